@@ -1,0 +1,114 @@
+//! The store: a pool of connections to SQLite or PostgreSQL, its migrations, and
+//! one module per table family. Nothing here knows about HTTP.
+
+pub mod connection;
+pub mod events;
+pub mod responses;
+pub mod schema;
+pub mod seed;
+pub mod surveys;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::prelude::*;
+use diesel::r2d2::{Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use connection::{DatabaseUrl, DbConnection, StoreManager};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any number, the same in every instance: instances starting together take
+/// turns running migrations.
+const MIGRATION_LOCK_KEY: i64 = 0x7472_7573_7470;
+
+pub type Conn = PooledConnection<StoreManager>;
+
+/// A pool of connections to one store.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<StoreManager>,
+    url: DatabaseUrl,
+}
+
+impl Store {
+    /// Opens the store the URL names, creating a SQLite file and its folder if
+    /// needed, and runs pending migrations.
+    pub fn open(url: &DatabaseUrl) -> anyhow::Result<Store> {
+        if let DatabaseUrl::Sqlite(path) = url
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the data folder {}", dir.display()))?;
+        }
+        let mut first =
+            connection::establish(url).with_context(|| format!("connecting to {url}"))?;
+        run_migrations(&mut first).context("running migrations")?;
+        drop(first);
+        let size = if url.is_sqlite() { 8 } else { 16 };
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(StoreManager::new(url.clone()))
+            .with_context(|| format!("opening a connection pool to {url}"))?;
+        Ok(Store {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    pub fn get(&self) -> Result<Conn, diesel::r2d2::PoolError> {
+        self.pool.get()
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Connections handed out right now (for /metrics).
+    pub fn connections_in_use(&self) -> u32 {
+        let state = self.pool.state();
+        state.connections - state.idle_connections
+    }
+
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
+    }
+}
+
+/// Runs pending migrations; on PostgreSQL under an advisory lock.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        DbConnection::Pg(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(c)?;
+            let outcome = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(c)?;
+            outcome.map_err(|e| anyhow::anyhow!(e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reverts every migration (tests check up → down → up).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// A cheap query that proves the store answers.
+pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("SELECT 1")
+}

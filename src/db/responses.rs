@@ -1,0 +1,117 @@
+//! Responses: one compact row each, the validated answers as JSON.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::responses;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = responses)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewResponse {
+    pub id: String,
+    pub survey_id: i32,
+    pub wave_id: Option<i32>,
+    pub submitted_date: NaiveDate,
+    pub lang: String,
+    pub submission_id: Option<String>,
+    pub base_weight: f64,
+    pub answers: String,
+}
+
+/// What the respondent (or client) learns back: the id and the local date.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Receipt {
+    pub id: String,
+    pub submitted_date: NaiveDate,
+}
+
+/// The response already stored for this submission id, if any.
+pub fn find_by_submission(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    submission_id: &str,
+) -> QueryResult<Option<Receipt>> {
+    responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::submission_id.eq(submission_id))
+        .select((responses::id, responses::submitted_date))
+        .first(conn)
+        .optional()
+}
+
+/// Outcome of storing one response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Created(Receipt),
+    /// The submission id was used before: nothing new stored.
+    Repeated(Receipt),
+}
+
+/// Stores one response in its own transaction. A concurrent duplicate of the
+/// same submission id loses the unique-index race and gets the first receipt.
+pub fn insert(conn: &mut DbConnection, response: &NewResponse) -> QueryResult<Stored> {
+    let outcome = conn.transaction(|conn| {
+        diesel::insert_into(responses::table)
+            .values(response)
+            .execute(conn)
+    });
+    match outcome {
+        Ok(_) => Ok(Stored::Created(Receipt {
+            id: response.id.clone(),
+            submitted_date: response.submitted_date,
+        })),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) if response.submission_id.is_some() => {
+            let submission = response.submission_id.as_deref().unwrap_or_default();
+            find_by_submission(conn, response.survey_id, submission)?
+                .map(Stored::Repeated)
+                .ok_or(diesel::result::Error::NotFound)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Rows per statement in bulk loads: under SQLite's 32766 and PostgreSQL's
+/// 65535 bound parameters (8 columns a row).
+const BULK_CHUNK: usize = 2000;
+
+/// Stores many responses in one transaction, with multi-row INSERTs.
+pub fn insert_many(conn: &mut DbConnection, rows: &[NewResponse]) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        for chunk in rows.chunks(BULK_CHUNK) {
+            match conn {
+                DbConnection::Sqlite(c) => {
+                    diesel::insert_into(responses::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+                DbConnection::Pg(c) => {
+                    diesel::insert_into(responses::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn count(conn: &mut DbConnection, survey_id: i32) -> QueryResult<i64> {
+    responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .count()
+        .get_result(conn)
+}
+
+/// The stored answers of one response (for checks and tests; never public).
+pub fn answers_of(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    responses::table
+        .find(id)
+        .select(responses::answers)
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,69 @@
+//! Loading the demo tracker into a store: its definition and events once, then
+//! any number of synthetic responses in bulk.
+
+use anyhow::Context;
+use diesel::Connection;
+use uuid::Uuid;
+
+use crate::db::{DbConnection, events, responses, surveys};
+use crate::survey::demo::{self, Generator};
+
+/// Responses generated and stored per transaction.
+const BATCH: usize = 10_000;
+
+/// Adds the demo survey and its events unless present; returns the survey's id.
+pub fn ensure_demo_survey(conn: &mut DbConnection) -> anyhow::Result<i32> {
+    conn.transaction(|conn| {
+        for event in demo::events() {
+            events::insert_if_missing(conn, &event)?;
+        }
+        match surveys::find_by_slug(conn, demo::SLUG)? {
+            Some(survey) => Ok(survey.id),
+            None => surveys::insert(conn, &demo::definition()),
+        }
+    })
+    .context("storing the demo survey")
+}
+
+/// Loads `count` synthetic responses drawn with `seed`, calling `progress`
+/// with the number stored so far after each batch.
+pub fn load_demo(
+    conn: &mut DbConnection,
+    count: u64,
+    seed: u64,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<i32> {
+    let survey_id = ensure_demo_survey(conn)?;
+    if count == 0 {
+        return Ok(survey_id);
+    }
+    surveys::mark_synthetic(conn, survey_id)?;
+    let mut generator = Generator::new(seed);
+    let mut stored = 0u64;
+    let mut batch = Vec::with_capacity(BATCH);
+    while stored < count {
+        batch.clear();
+        let size = BATCH.min((count - stored) as usize);
+        for _ in 0..size {
+            let response = generator.next_response();
+            batch.push(responses::NewResponse {
+                // Ids stay random (never derived from the seed), so loading twice
+                // with one seed adds rows instead of colliding.
+                id: Uuid::new_v4().to_string(),
+                survey_id,
+                wave_id: None,
+                submitted_date: response.date,
+                lang: response.lang.as_str().to_string(),
+                submission_id: None,
+                base_weight: 1.0,
+                answers: serde_json::Value::Object(response.answers).to_string(),
+            });
+        }
+        // In key order the B-tree fills page by page.
+        batch.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        responses::insert_many(conn, &batch).context("storing demo responses")?;
+        stored += size as u64;
+        progress(stored);
+    }
+    Ok(survey_id)
+}

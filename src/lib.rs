@@ -1,0 +1,69 @@
+//! trustpulse: a survey tracker of trust in digital government services.
+//!
+//! Data flows one way: a request enters `routes`, is parsed into `survey`
+//! types, `submission` applies the rules, `db` stores, `pages` renders.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod pages;
+pub mod routes;
+pub mod submission;
+pub mod survey;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::db::Store;
+use crate::telemetry::Metrics;
+
+/// Starts the HTTP server on an already bound listener (port 0 in tests). With
+/// a metrics listener, /metrics is served there and not on the public port.
+pub fn start_server(
+    settings: Settings,
+    store: Store,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+) -> std::io::Result<Vec<Server>> {
+    let metrics = web::Data::new(Metrics::new());
+    let store = web::Data::new(store);
+    let settings = web::Data::new(settings);
+    let metrics_on_public_port = metrics_listener.is_none();
+    let app_metrics = metrics.clone();
+    let app_store = store.clone();
+    let public = HttpServer::new(move || {
+        App::new()
+            .app_data(app_metrics.clone())
+            .app_data(app_store.clone())
+            .app_data(settings.clone())
+            .wrap(Compress::default())
+            .wrap(from_fn(telemetry::observe_request))
+            .configure(|cfg| routes::configure(cfg, metrics_on_public_port))
+    })
+    .client_request_timeout(Duration::from_secs(10))
+    .keep_alive(Duration::from_secs(30))
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    let mut servers = vec![public];
+    if let Some(listener) = metrics_listener {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(metrics.clone())
+                .app_data(store.clone())
+                .route("/metrics", web::get().to(routes::get_metrics))
+        })
+        .workers(1)
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run();
+        servers.push(server);
+    }
+    Ok(servers)
+}

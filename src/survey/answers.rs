@@ -1,0 +1,400 @@
+//! Checking a respondent's answers against the questions, for the JSON API and
+//! the HTML form alike. Valid answers are kept in one canonical JSON shape:
+//! scale → integer or a non-substantive code, yes_no → bool, single_choice →
+//! code, multi_choice → codes in option order, text → string.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::survey::{Lang, QuestionDef, QuestionKind, SurveyDefinition};
+
+/// What is wrong with one answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    UnknownQuestion,
+    Required,
+    WrongType,
+    OutOfRange,
+    UnknownOption,
+    DuplicateOption,
+    ExclusiveCombined,
+    EmptyChoice,
+    TooLong,
+}
+
+impl Problem {
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::UnknownQuestion => "unknown_question",
+            Problem::Required => "required",
+            Problem::WrongType => "wrong_type",
+            Problem::OutOfRange => "out_of_range",
+            Problem::UnknownOption => "unknown_option",
+            Problem::DuplicateOption => "duplicate_option",
+            Problem::ExclusiveCombined => "exclusive_combined",
+            Problem::EmptyChoice => "empty_choice",
+            Problem::TooLong => "too_long",
+        }
+    }
+
+    /// What a respondent reads next to the question.
+    pub fn message(self, lang: Lang, question: Option<&QuestionDef>) -> String {
+        let limit = question.map(|q| q.text_limit()).unwrap_or_default();
+        let range = question
+            .and_then(|q| q.scale.as_ref())
+            .map(|s| (s.min, s.max))
+            .unwrap_or_default();
+        match (self, lang) {
+            (Problem::UnknownQuestion, Lang::En) => "This survey has no such question.".into(),
+            (Problem::UnknownQuestion, Lang::Ru) => "В этой анкете нет такого вопроса.".into(),
+            (Problem::Required, Lang::En) => "Please answer this question.".into(),
+            (Problem::Required, Lang::Ru) => "Пожалуйста, ответьте на этот вопрос.".into(),
+            (Problem::WrongType, Lang::En) => "This answer has the wrong form.".into(),
+            (Problem::WrongType, Lang::Ru) => "Ответ в неверном формате.".into(),
+            (Problem::OutOfRange, Lang::En) => {
+                format!("Choose a value from {} to {}.", range.0, range.1)
+            }
+            (Problem::OutOfRange, Lang::Ru) => {
+                format!("Выберите значение от {} до {}.", range.0, range.1)
+            }
+            (Problem::UnknownOption, Lang::En) => "Choose one of the offered answers.".into(),
+            (Problem::UnknownOption, Lang::Ru) => "Выберите один из предложенных ответов.".into(),
+            (Problem::DuplicateOption, Lang::En) => "An answer is chosen twice.".into(),
+            (Problem::DuplicateOption, Lang::Ru) => "Один ответ выбран дважды.".into(),
+            (Problem::ExclusiveCombined, Lang::En) => {
+                "\"None of these\" cannot be combined with other answers.".into()
+            }
+            (Problem::ExclusiveCombined, Lang::Ru) => {
+                "«Ничего из перечисленного» нельзя сочетать с другими ответами.".into()
+            }
+            (Problem::EmptyChoice, Lang::En) => "Choose at least one answer.".into(),
+            (Problem::EmptyChoice, Lang::Ru) => "Выберите хотя бы один ответ.".into(),
+            (Problem::TooLong, Lang::En) => format!("Please keep it under {limit} characters."),
+            (Problem::TooLong, Lang::Ru) => format!("Не более {limit} символов."),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerProblem {
+    pub question: String,
+    pub problem: Problem,
+}
+
+/// Answers that passed validation, in canonical form, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidAnswers(Map<String, Value>);
+
+impl ValidAnswers {
+    pub fn to_json(&self) -> String {
+        Value::Object(self.0.clone()).to_string()
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Value> {
+        self.0.get(code)
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+/// Checks every answer and every question; returns all problems at once, in
+/// question order (unknown questions last).
+pub fn validate(
+    survey: &SurveyDefinition,
+    answers: &Map<String, Value>,
+) -> Result<ValidAnswers, Vec<AnswerProblem>> {
+    let mut valid = Map::new();
+    let mut problems = Vec::new();
+    for question in &survey.questions {
+        let value = answers.get(&question.code).filter(|v| !is_unanswered(v));
+        let outcome = match value {
+            None if question.required => Err(Problem::Required),
+            None => continue,
+            Some(value) => check(question, value),
+        };
+        match outcome {
+            Ok(canonical) => {
+                valid.insert(question.code.clone(), canonical);
+            }
+            Err(problem) => problems.push(AnswerProblem {
+                question: question.code.clone(),
+                problem,
+            }),
+        }
+    }
+    let mut unknown: Vec<&String> = answers
+        .keys()
+        .filter(|code| survey.question(code).is_none())
+        .collect();
+    unknown.sort();
+    problems.extend(unknown.into_iter().map(|code| AnswerProblem {
+        question: code.clone(),
+        problem: Problem::UnknownQuestion,
+    }));
+    if problems.is_empty() {
+        Ok(ValidAnswers(valid))
+    } else {
+        Err(problems)
+    }
+}
+
+/// `null` and blank text count as no answer; an empty array does not (it is an error).
+fn is_unanswered(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn check(question: &QuestionDef, value: &Value) -> Result<Value, Problem> {
+    match question.kind {
+        QuestionKind::Scale => {
+            let scale = question.scale.as_ref().ok_or(Problem::WrongType)?;
+            match value {
+                Value::Number(n) => {
+                    let v = n.as_i64().ok_or(Problem::WrongType)?;
+                    if scale.contains(v) {
+                        Ok(Value::from(v))
+                    } else {
+                        Err(Problem::OutOfRange)
+                    }
+                }
+                Value::String(code) => match question.option(code) {
+                    Some(option) if option.non_substantive => Ok(Value::String(code.clone())),
+                    _ => Err(Problem::UnknownOption),
+                },
+                _ => Err(Problem::WrongType),
+            }
+        }
+        QuestionKind::YesNo => match value {
+            Value::Bool(b) => Ok(Value::Bool(*b)),
+            _ => Err(Problem::WrongType),
+        },
+        QuestionKind::SingleChoice => match value {
+            Value::String(code) if question.option(code).is_some() => Ok(value.clone()),
+            Value::String(_) => Err(Problem::UnknownOption),
+            _ => Err(Problem::WrongType),
+        },
+        QuestionKind::MultiChoice => {
+            let Value::Array(items) = value else {
+                return Err(Problem::WrongType);
+            };
+            if items.is_empty() {
+                return Err(Problem::EmptyChoice);
+            }
+            let mut chosen = HashSet::new();
+            for item in items {
+                let code = item.as_str().ok_or(Problem::WrongType)?;
+                if question.option(code).is_none() {
+                    return Err(Problem::UnknownOption);
+                }
+                if !chosen.insert(code) {
+                    return Err(Problem::DuplicateOption);
+                }
+            }
+            let exclusive_chosen = question
+                .options
+                .iter()
+                .any(|o| o.exclusive && chosen.contains(o.code.as_str()));
+            if exclusive_chosen && chosen.len() > 1 {
+                return Err(Problem::ExclusiveCombined);
+            }
+            Ok(Value::Array(
+                question
+                    .options
+                    .iter()
+                    .filter(|o| chosen.contains(o.code.as_str()))
+                    .map(|o| Value::String(o.code.clone()))
+                    .collect(),
+            ))
+        }
+        QuestionKind::Text => match value {
+            Value::String(text) if text.chars().count() > question.text_limit() => {
+                Err(Problem::TooLong)
+            }
+            Value::String(text) => Ok(Value::String(text.trim().to_string())),
+            _ => Err(Problem::WrongType),
+        },
+    }
+}
+
+/// Turns the fields of a posted form into the JSON shape `validate` takes. Field
+/// names are question codes; checkboxes repeat their name. Returns the answers
+/// and the fields that are not questions (hidden fields).
+pub fn from_form(
+    survey: &SurveyDefinition,
+    fields: &[(String, String)],
+) -> (Map<String, Value>, Vec<(String, String)>) {
+    let mut answers = Map::new();
+    let mut other = Vec::new();
+    for (name, raw) in fields {
+        let Some(question) = survey.question(name) else {
+            other.push((name.clone(), raw.clone()));
+            continue;
+        };
+        if question.kind != QuestionKind::Text && raw.trim().is_empty() {
+            continue;
+        }
+        let value = match question.kind {
+            QuestionKind::Scale => raw
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(raw.clone())),
+            QuestionKind::YesNo => match raw.as_str() {
+                "yes" => Value::Bool(true),
+                "no" => Value::Bool(false),
+                _ => Value::String(raw.clone()),
+            },
+            QuestionKind::MultiChoice => {
+                let entry = answers
+                    .entry(name.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = entry {
+                    items.push(Value::String(raw.clone()));
+                }
+                continue;
+            }
+            QuestionKind::SingleChoice | QuestionKind::Text => Value::String(raw.clone()),
+        };
+        answers.insert(name.clone(), value);
+    }
+    (answers, other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::demo;
+    use serde_json::json;
+
+    fn survey() -> SurveyDefinition {
+        demo::definition()
+    }
+
+    fn problems(answers: Value) -> Vec<(String, &'static str)> {
+        let map = answers.as_object().unwrap().clone();
+        match validate(&survey(), &map) {
+            Ok(_) => vec![],
+            Err(list) => list
+                .into_iter()
+                .map(|p| (p.question, p.problem.code()))
+                .collect(),
+        }
+    }
+
+    fn minimal() -> Value {
+        json!({"portal_account": "active", "portal_trust": 4})
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut answers = minimal();
+        answers[key] = value;
+        answers
+    }
+
+    #[test]
+    fn a_minimal_response_is_valid() {
+        assert!(problems(minimal()).is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_mistake_is_named() {
+        let one = |key: &str, value: Value| problems(with(key, value));
+        assert_eq!(
+            one("portal_trust", json!(6)),
+            [("portal_trust".into(), "out_of_range")]
+        );
+        assert_eq!(
+            one("portal_trust", json!(4.5)),
+            [("portal_trust".into(), "wrong_type")]
+        );
+        assert_eq!(
+            one("portal_trust", json!("4")),
+            [("portal_trust".into(), "unknown_option")]
+        );
+        assert_eq!(one("evote_count_trust", json!(0)), []);
+        assert_eq!(
+            one("evote_count_trust", json!(11)),
+            [("evote_count_trust".into(), "out_of_range")]
+        );
+        assert_eq!(
+            one("portal_account", json!("maybe")),
+            [("portal_account".into(), "unknown_option")]
+        );
+        assert_eq!(
+            one("portal_account", json!(1)),
+            [("portal_account".into(), "wrong_type")]
+        );
+        assert_eq!(
+            one("concerns", json!([])),
+            [("concerns".into(), "empty_choice")]
+        );
+        assert_eq!(
+            one("concerns", json!("data_leak")),
+            [("concerns".into(), "wrong_type")]
+        );
+        assert_eq!(
+            one("concerns", json!(["data_leak", "data_leak"])),
+            [("concerns".into(), "duplicate_option")]
+        );
+        assert_eq!(
+            one("concerns", json!(["none", "data_leak"])),
+            [("concerns".into(), "exclusive_combined")]
+        );
+        assert_eq!(
+            one("comment", json!("x".repeat(1001))),
+            [("comment".into(), "too_long")]
+        );
+        assert_eq!(one("comment", json!("ж".repeat(1000))), []);
+        assert_eq!(
+            one("shoe_size", json!(42)),
+            [("shoe_size".into(), "unknown_question")]
+        );
+        assert_eq!(
+            problems(json!({"portal_trust": "dk"})),
+            [("portal_account".into(), "required")]
+        );
+    }
+
+    #[test]
+    fn valid_answers_are_stored_in_canonical_form() {
+        let answers = with("concerns", json!(["surveillance", "data_leak"]));
+        let valid = validate(&survey(), answers.as_object().unwrap()).unwrap();
+        assert_eq!(
+            valid.get("concerns"),
+            Some(&json!(["data_leak", "surveillance"]))
+        );
+        assert_eq!(valid.get("comment"), None);
+    }
+
+    #[test]
+    fn form_fields_become_typed_answers() {
+        let fields: Vec<(String, String)> = [
+            ("submission_id", "abc"),
+            ("portal_account", "active"),
+            ("portal_trust", "dk"),
+            ("leak_worry", "5"),
+            ("concerns", "data_leak"),
+            ("concerns", "surveillance"),
+            ("summons_effect", ""),
+            ("comment", "  "),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let (answers, other) = from_form(&survey(), &fields);
+        assert_eq!(
+            other,
+            vec![("submission_id".to_string(), "abc".to_string())]
+        );
+        assert_eq!(answers["portal_trust"], json!("dk"));
+        assert_eq!(answers["leak_worry"], json!(5));
+        assert_eq!(answers["concerns"], json!(["data_leak", "surveillance"]));
+        assert!(!answers.contains_key("summons_effect"));
+        assert!(validate(&survey(), &answers).is_ok());
+    }
+}

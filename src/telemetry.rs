@@ -1,0 +1,171 @@
+//! Logs and metrics. A request's log line names its id, route pattern,
+//! method, status and latency: never the client's address, the raw path, a
+//! query string (it may hold an invitation code) or any response id.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::db::Store;
+
+/// Sets up the global log subscriber (once per process; later calls are no-ops).
+pub fn init_logging(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// The service's Prometheus metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    responses_stored: IntCounterVec,
+    pool_in_use: IntGauge,
+    pool_max: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "trustpulse_http_requests_total",
+                "HTTP requests by route pattern, method and status",
+            ),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "trustpulse_http_request_duration_seconds",
+                "HTTP request latency by route pattern, method and status",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let responses_stored = IntCounterVec::new(
+            Opts::new(
+                "trustpulse_responses_stored_total",
+                "Survey responses stored by this process",
+            ),
+            &["survey"],
+        )
+        .expect("valid metric");
+        let pool_in_use = IntGauge::new(
+            "trustpulse_db_pool_connections_in_use",
+            "Store connections handed out at scrape time",
+        )
+        .expect("valid metric");
+        let pool_max = IntGauge::new(
+            "trustpulse_db_pool_connections_max",
+            "Size of the store connection pool",
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(responses_stored.clone()),
+            Box::new(pool_in_use.clone()),
+            Box::new(pool_max.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            responses_stored,
+            pool_in_use,
+            pool_max,
+        }
+    }
+
+    pub fn response_stored(&self, survey: &str) {
+        self.responses_stored.with_label_values(&[survey]).inc();
+    }
+
+    fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [route, method, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// The text exposition format, with the pool read at this moment.
+    pub fn render(&self, store: &Store) -> String {
+        self.pool_in_use.set(i64::from(store.connections_in_use()));
+        self.pool_max.set(i64::from(store.max_connections()));
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Middleware: request id, one log line and the metrics for every request.
+pub async fn observe_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().to_string();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, route = %route, method = %method);
+    let result = next.call(req).instrument(span.clone()).await;
+    let status = match &result {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_ms = (seconds * 1e6).round() / 1e3,
+            "request"
+        );
+    });
+    if let Some(metrics) = metrics {
+        metrics.observe(&route, &method, status, seconds);
+    }
+    let mut res = result?;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}

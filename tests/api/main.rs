@@ -1,0 +1,8 @@
+//! One integration binary: every test starts the real server on a free port
+//! against a fresh store (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+
+mod helpers;
+mod operations;
+mod store;
+mod submit_form;
+mod submit_json;
