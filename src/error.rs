@@ -1,7 +1,7 @@
 //! One error type for every route: a status, a stable snake_case code, a
 //! message for people and, for invalid input, the details of each problem.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -49,7 +49,11 @@ pub enum AppError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
     Forbidden(String),
+    #[error("too many submissions from this address; try again in {0} s")]
+    RateLimited(u64),
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("{0}")]
@@ -88,7 +92,9 @@ impl AppError {
             AppError::Malformed(_) => "malformed",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict { code, .. } => code,
+            AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
+            AppError::RateLimited(_) => "rate_limited",
             AppError::TooLarge(_) => "too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid { .. } => "invalid",
@@ -104,7 +110,9 @@ impl ResponseError for AppError {
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -122,7 +130,18 @@ impl ResponseError for AppError {
             AppError::Invalid { details, .. } => Some(details.as_slice()),
             _ => None,
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            AppError::Unauthorized(_) => {
+                response.append_header((header::WWW_AUTHENTICATE, "Bearer"));
+                response.append_header((header::WWW_AUTHENTICATE, r#"Basic realm="trustpulse""#));
+            }
+            AppError::RateLimited(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            _ => {}
+        }
+        response.json(ErrorBody {
             error: self.code(),
             message: self.to_string(),
             details,

@@ -3,9 +3,12 @@
 //! Data flows one way: a request enters `routes`, is parsed into `survey`
 //! types, `submission` applies the rules, `db` stores, `pages` renders.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod limits;
+pub mod openapi;
 pub mod pages;
 pub mod routes;
 pub mod submission;
@@ -16,12 +19,25 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::db::Store;
+use crate::limits::RateLimiter;
 use crate::telemetry::Metrics;
+
+/// Headers for every response; a route may set its own (charts for embedding).
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+}
 
 /// Starts the HTTP server on an already bound listener (port 0 in tests). With
 /// a metrics listener, /metrics is served there and not on the public port.
@@ -31,6 +47,12 @@ pub fn start_server(
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
 ) -> std::io::Result<Vec<Server>> {
+    let form_key = {
+        let mut conn = store.get().map_err(std::io::Error::other)?;
+        db::secrets::get_or_create(&mut conn, "form_token_key").map_err(std::io::Error::other)?
+    };
+    let form_key = web::Data::new(routes::FormKey(form_key));
+    let limiter = web::Data::new(RateLimiter::new(settings.submit_rate));
     let metrics = web::Data::new(Metrics::new());
     let store = web::Data::new(store);
     let settings = web::Data::new(settings);
@@ -42,7 +64,10 @@ pub fn start_server(
             .app_data(app_metrics.clone())
             .app_data(app_store.clone())
             .app_data(settings.clone())
+            .app_data(form_key.clone())
+            .app_data(limiter.clone())
             .wrap(Compress::default())
+            .wrap(security_headers())
             .wrap(from_fn(telemetry::observe_request))
             .configure(|cfg| routes::configure(cfg, metrics_on_public_port))
     })

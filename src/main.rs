@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use trustpulse::auth::Role;
 use trustpulse::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use trustpulse::db::{self, DatabaseUrl, Store};
 use trustpulse::telemetry;
@@ -38,6 +39,11 @@ enum Command {
     },
     /// Run pending migrations and exit.
     Migrate,
+    /// Manage API tokens for researchers and admins.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Load the demo survey, its events and synthetic responses.
     Demo {
         /// Synthetic responses to add (0 loads only the definition and events).
@@ -47,6 +53,22 @@ enum Command {
         #[arg(long, default_value_t = 2024)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print it once, alone on stdout.
+    Create {
+        #[arg(long, value_parser = ["researcher", "admin"])]
+        role: String,
+        /// Who or what the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens: id, role, label, created, last used.
+    List,
+    /// Revoke a token; it stops working on the next request.
+    Revoke { id: i32 },
 }
 
 fn main() -> ExitCode {
@@ -67,6 +89,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             Store::open(&url)?;
             eprintln!("migrations are up to date in {url}");
+            Ok(())
+        }
+        Command::Token { action } => {
+            let store = Store::open(&url)?;
+            let mut conn = store.get()?;
+            let today = chrono::Utc::now().date_naive();
+            match action {
+                TokenAction::Create { role, label } => {
+                    let role = Role::parse(&role).context("role is researcher or admin")?;
+                    let (id, token) = db::tokens::create(&mut conn, role, &label, today)?;
+                    println!("{token}");
+                    eprintln!(
+                        "token {id} ({}) created; it is shown only this once",
+                        role.as_str()
+                    );
+                }
+                TokenAction::List => {
+                    println!(
+                        "{:>4}  {:<10}  {:<10}  {:<10}  label",
+                        "id", "role", "created", "last used"
+                    );
+                    for t in db::tokens::list(&mut conn)? {
+                        let used = t.last_used_on.map_or("-".to_string(), |d| d.to_string());
+                        println!(
+                            "{:>4}  {:<10}  {:<10}  {:<10}  {}",
+                            t.id, t.role, t.created_on, used, t.label
+                        );
+                    }
+                }
+                TokenAction::Revoke { id } => {
+                    if !db::tokens::revoke(&mut conn, id)? {
+                        anyhow::bail!("no token {id}");
+                    }
+                    eprintln!("token {id} revoked");
+                }
+            }
             Ok(())
         }
         Command::Demo { responses, seed } => {

@@ -4,6 +4,7 @@
 use askama::Template;
 use serde_json::{Map, Value};
 
+use crate::submission::Refusal;
 use crate::survey::answers::AnswerProblem;
 use crate::survey::{Lang, QuestionKind, Survey};
 
@@ -81,6 +82,8 @@ pub struct FormPage {
     pub errors: Vec<(String, String, String)>,
     pub action: String,
     pub submission_id: String,
+    pub form_token: String,
+    pub invitation: Option<String>,
     pub questions: Vec<QuestionView>,
 }
 
@@ -88,6 +91,10 @@ pub struct FormPage {
 pub struct FormState<'a> {
     pub lang: Lang,
     pub submission_id: String,
+    /// Binds this render's submission id to the survey (see `auth::form_token`).
+    pub form_token: String,
+    /// The invitation code the form answers, for a survey taken by invitation.
+    pub invitation: Option<String>,
     /// Answers as typed (the JSON shape of `answers::from_form`).
     pub values: &'a Map<String, Value>,
     pub problems: &'a [AnswerProblem],
@@ -194,7 +201,15 @@ impl FormPage {
             lang: lang.as_str(),
             other_lang: other.as_str(),
             other_lang_name: texts(other).language_name,
-            switch_href: format!("/s/{}?lang={}", def.slug, other.as_str()),
+            switch_href: match &state.invitation {
+                Some(code) => format!(
+                    "/s/{}?lang={}&i={}",
+                    def.slug,
+                    other.as_str(),
+                    form_urlencode(code)
+                ),
+                None => format!("/s/{}?lang={}", def.slug, other.as_str()),
+            },
             title: def.title.get(lang).to_string(),
             description: def.description.get(lang).to_string(),
             t,
@@ -203,8 +218,80 @@ impl FormPage {
             errors,
             action: format!("/s/{}", def.slug),
             submission_id: state.submission_id,
+            form_token: state.form_token,
+            invitation: state.invitation,
             questions,
         }
+    }
+}
+
+fn form_urlencode(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|s| s.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+/// Why a submission was refused, in the respondent's language.
+pub fn refusal_text(refusal: &Refusal, lang: Lang) -> String {
+    let ru = lang == Lang::Ru;
+    match refusal {
+        Refusal::Closed => if ru {
+            "Этот опрос закрыт и сейчас не принимает ответы."
+        } else {
+            "This survey is closed and is not taking responses."
+        }
+        .into(),
+        Refusal::NoOpenWave {
+            next_opens: Some(d),
+        } => {
+            if ru {
+                format!("Сейчас опрос не проводится. Следующая волна начнётся {d}.")
+            } else {
+                format!("The survey is not running now. The next wave opens on {d}.")
+            }
+        }
+        Refusal::NoOpenWave { next_opens: None } => if ru {
+            "Сейчас опрос не проводится."
+        } else {
+            "The survey is not running now."
+        }
+        .into(),
+        Refusal::InvitationRequired => if ru {
+            "Этот опрос только по приглашениям: откройте ссылку из вашего приглашения."
+        } else {
+            "This survey is by invitation only: open the link from your invitation."
+        }
+        .into(),
+        Refusal::InvitationUnknown => if ru {
+            "Код приглашения не найден. Проверьте ссылку из приглашения."
+        } else {
+            "This invitation code is not known. Please check the link in your invitation."
+        }
+        .into(),
+        Refusal::InvitationSpent => if ru {
+            "По этому приглашению уже ответили. Спасибо!"
+        } else {
+            "This invitation has already been used to answer. Thank you!"
+        }
+        .into(),
+        Refusal::InvitationWrongWave => if ru {
+            "Это приглашение относится к другой волне опроса."
+        } else {
+            "This invitation belongs to another wave of the survey."
+        }
+        .into(),
+        Refusal::Invalid(_) => if ru {
+            "Пожалуйста, исправьте ответы."
+        } else {
+            "Please correct your answers."
+        }
+        .into(),
+        Refusal::Store(_) => if ru {
+            "Не удалось сохранить ответы. Попробуйте ещё раз."
+        } else {
+            "Your answers could not be saved. Please try again."
+        }
+        .into(),
     }
 }
 
@@ -278,6 +365,8 @@ mod tests {
             FormState {
                 lang: Lang::En,
                 submission_id: "sid".into(),
+                form_token: "tok".into(),
+                invitation: Some("AB CD".into()),
                 values: values.as_object().unwrap(),
                 problems: &problems,
                 banner: None,
@@ -294,5 +383,11 @@ mod tests {
         );
         assert!(html.contains(r##"href="#q-portal_account""##));
         assert!(html.contains(r#"lang="en""#));
+        assert!(html.contains(r#"name="invitation" value="AB CD""#));
+        assert!(
+            html.contains(r#"href="/s/digital-trust?lang=ru&#38;i=AB+CD""#)
+                || html.contains(r#"href="/s/digital-trust?lang=ru&amp;i=AB+CD""#),
+            "{html}"
+        );
     }
 }

@@ -6,6 +6,9 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use diesel::Connection;
+
+use crate::db::invitations::{self, CodeState};
 use crate::db::responses::{self, NewResponse, Stored};
 use crate::db::{DbConnection, surveys};
 use crate::survey::answers::{self, AnswerProblem};
@@ -14,6 +17,8 @@ use crate::survey::{Access, Lang, Status, Survey};
 pub struct Submission {
     pub submission_id: Option<Uuid>,
     pub lang: Option<Lang>,
+    /// The invitation code, for a survey taken by invitation.
+    pub invitation: Option<String>,
     pub answers: Map<String, Value>,
 }
 
@@ -25,6 +30,10 @@ pub enum Refusal {
         next_opens: Option<NaiveDate>,
     },
     InvitationRequired,
+    InvitationUnknown,
+    InvitationSpent,
+    /// The code belongs to another wave than the one open today.
+    InvitationWrongWave,
     Invalid(Vec<AnswerProblem>),
     Store(diesel::result::Error),
 }
@@ -57,20 +66,14 @@ pub fn submit(
     if survey.status == Status::Closed {
         return Err(Refusal::Closed);
     }
-    if survey.access == Access::Invitation {
-        return Err(Refusal::InvitationRequired);
-    }
     let today = local_today(survey);
-    let waves = surveys::waves(conn, survey.id)?;
-    let wave_id = if waves.is_empty() {
-        None
-    } else {
-        match waves.iter().find(|w| w.opens <= today && today <= w.closes) {
-            Some(wave) => Some(wave.id),
-            None => {
-                let next_opens = waves.iter().map(|w| w.opens).filter(|d| *d > today).min();
-                return Err(Refusal::NoOpenWave { next_opens });
-            }
+    let wave_id = open_wave(conn, survey, today)?;
+    let invitation = match survey.access {
+        Access::Open => None,
+        Access::Invitation => {
+            let code = submission.invitation.ok_or(Refusal::InvitationRequired)?;
+            check_invitation(conn, survey, &code, wave_id)?;
+            Some(code)
         }
     };
     let valid =
@@ -89,5 +92,61 @@ pub fn submit(
         base_weight: 1.0,
         answers: valid.to_json(),
     };
-    Ok(responses::insert(conn, &response)?)
+    // The code is spent and the response stored together, or neither.
+    let outcome = conn.transaction(|conn| {
+        if let Some(code) = &invitation
+            && !invitations::spend(conn, survey.id, code)?
+        {
+            return Err(Refusal::InvitationSpent);
+        }
+        Ok(responses::insert(conn, &response)?)
+    });
+    match outcome {
+        Ok(receipt) => Ok(Stored::Created(receipt)),
+        // A concurrent twin with the same submission id got there first.
+        Err(Refusal::Store(e)) if responses::is_duplicate(&e) => {
+            let id = response.submission_id.as_deref().unwrap_or_default();
+            responses::find_by_submission(conn, survey.id, id)?
+                .map(Stored::Repeated)
+                .ok_or(Refusal::Store(e))
+        }
+        Err(refusal) => Err(refusal),
+    }
+}
+
+/// The wave a response given today belongs to: none for a survey without
+/// waves; refused when the survey has waves and none is open.
+pub fn open_wave(
+    conn: &mut DbConnection,
+    survey: &Survey,
+    today: NaiveDate,
+) -> Result<Option<i32>, Refusal> {
+    let waves = surveys::waves(conn, survey.id)?;
+    if waves.is_empty() {
+        return Ok(None);
+    }
+    match waves.iter().find(|w| w.opens <= today && today <= w.closes) {
+        Some(wave) => Ok(Some(wave.id)),
+        None => {
+            let next_opens = waves.iter().map(|w| w.opens).filter(|d| *d > today).min();
+            Err(Refusal::NoOpenWave { next_opens })
+        }
+    }
+}
+
+/// Can this code answer the survey today? (Spending happens with the insert.)
+pub fn check_invitation(
+    conn: &mut DbConnection,
+    survey: &Survey,
+    code: &str,
+    open_wave: Option<i32>,
+) -> Result<(), Refusal> {
+    match invitations::state(conn, survey.id, code)? {
+        CodeState::Unknown => Err(Refusal::InvitationUnknown),
+        CodeState::Spent => Err(Refusal::InvitationSpent),
+        CodeState::Open { wave_id: Some(w) } if Some(w) != open_wave => {
+            Err(Refusal::InvitationWrongWave)
+        }
+        CodeState::Open { .. } => Ok(()),
+    }
 }

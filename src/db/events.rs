@@ -54,3 +54,8 @@ pub fn insert_if_missing(conn: &mut DbConnection, event: &NewEvent) -> QueryResu
         Ok(!exists)
     })
 }
+
+/// Removes an event; true if it existed.
+pub fn delete(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+    Ok(diesel::delete(events::table.find(id)).execute(conn)? > 0)
+}

@@ -3,10 +3,14 @@
 
 pub mod connection;
 pub mod events;
+pub mod invitations;
 pub mod responses;
 pub mod schema;
+pub mod secrets;
 pub mod seed;
 pub mod surveys;
+pub mod targets;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -49,30 +49,23 @@ pub enum Stored {
     Repeated(Receipt),
 }
 
-/// Stores one response in its own transaction. A concurrent duplicate of the
-/// same submission id loses the unique-index race and gets the first receipt.
-pub fn insert(conn: &mut DbConnection, response: &NewResponse) -> QueryResult<Stored> {
-    let outcome = conn.transaction(|conn| {
-        diesel::insert_into(responses::table)
-            .values(response)
-            .execute(conn)
-    });
-    match outcome {
-        Ok(_) => Ok(Stored::Created(Receipt {
-            id: response.id.clone(),
-            submitted_date: response.submitted_date,
-        })),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) if response.submission_id.is_some() => {
-            let submission = response.submission_id.as_deref().unwrap_or_default();
-            find_by_submission(conn, response.survey_id, submission)?
-                .map(Stored::Repeated)
-                .ok_or(diesel::result::Error::NotFound)
-        }
-        Err(e) => Err(e),
-    }
+/// Inserts one response row; the caller owns the transaction.
+pub fn insert(conn: &mut DbConnection, response: &NewResponse) -> QueryResult<Receipt> {
+    diesel::insert_into(responses::table)
+        .values(response)
+        .execute(conn)?;
+    Ok(Receipt {
+        id: response.id.clone(),
+        submitted_date: response.submitted_date,
+    })
+}
+
+/// Is this error the unique index on (survey, submission id) refusing a repeat?
+pub fn is_duplicate(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// Rows per statement in bulk loads: under SQLite's 32766 and PostgreSQL's
@@ -114,4 +107,43 @@ pub fn answers_of(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Strin
         .select(responses::answers)
         .first(conn)
         .optional()
+}
+
+/// Does any response of the survey answer this question? Answers are JSON
+/// objects written by serde_json, so a key is `"code":` with no space, and a
+/// quote inside a text answer is escaped: the pattern only matches keys.
+pub fn question_has_answers(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    code: &str,
+) -> QueryResult<bool> {
+    let escaped = code
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%\"{escaped}\":%");
+    diesel::select(diesel::dsl::exists(
+        responses::table
+            .filter(responses::survey_id.eq(survey_id))
+            .filter(responses::answers.like(pattern).escape('\\')),
+    ))
+    .get_result(conn)
+}
+
+pub fn wave_has_responses(conn: &mut DbConnection, wave_id: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        responses::table.filter(responses::wave_id.eq(wave_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Removes one response of the survey; true if it existed.
+pub fn delete(conn: &mut DbConnection, survey_id: i32, id: &str) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        responses::table
+            .filter(responses::survey_id.eq(survey_id))
+            .filter(responses::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(removed > 0)
 }

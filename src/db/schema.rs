@@ -15,6 +15,7 @@ diesel::table! {
         access -> Text,
         synthetic -> Bool,
         created_at -> Timestamp,
+        targets_source -> Nullable<Text>,
     }
 }
 
@@ -101,6 +102,57 @@ diesel::joinable!(waves -> surveys (survey_id));
 diesel::joinable!(responses -> surveys (survey_id));
 diesel::joinable!(responses -> waves (wave_id));
 
+diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        lookup_key -> Text,
+        secret_hash -> Text,
+        role -> Text,
+        label -> Text,
+        created_on -> Date,
+        last_used_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Integer,
+        survey_id -> Integer,
+        wave_id -> Nullable<Integer>,
+        code_hash -> Text,
+        spent -> Bool,
+    }
+}
+
+diesel::table! {
+    targets (survey_id, dimension, option_code) {
+        survey_id -> Integer,
+        dimension -> Text,
+        option_code -> Text,
+        share -> Double,
+    }
+}
+
+diesel::table! {
+    secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(invitations -> surveys (survey_id));
+diesel::joinable!(targets -> surveys (survey_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    surveys, questions, scales, options, waves, events, responses
+    surveys,
+    questions,
+    scales,
+    options,
+    waves,
+    events,
+    responses,
+    api_tokens,
+    invitations,
+    targets,
+    secrets,
 );

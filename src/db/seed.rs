@@ -5,7 +5,7 @@ use anyhow::Context;
 use diesel::Connection;
 use uuid::Uuid;
 
-use crate::db::{DbConnection, events, responses, surveys};
+use crate::db::{DbConnection, events, responses, surveys, targets};
 use crate::survey::demo::{self, Generator};
 
 /// Responses generated and stored per transaction.
@@ -18,8 +18,12 @@ pub fn ensure_demo_survey(conn: &mut DbConnection) -> anyhow::Result<i32> {
             events::insert_if_missing(conn, &event)?;
         }
         match surveys::find_by_slug(conn, demo::SLUG)? {
-            Some(survey) => Ok(survey.id),
-            None => surveys::insert(conn, &demo::definition()),
+            Some(survey) => diesel::QueryResult::Ok(survey.id),
+            None => {
+                let id = surveys::insert(conn, &demo::definition())?;
+                targets::replace(conn, id, &demo::targets(), Some(demo::TARGETS_SOURCE))?;
+                Ok(id)
+            }
         }
     })
     .context("storing the demo survey")

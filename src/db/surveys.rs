@@ -132,53 +132,83 @@ pub fn insert(conn: &mut DbConnection, def: &SurveyDefinition) -> QueryResult<i3
             })
             .returning(surveys::id)
             .get_result::<i32>(conn)?;
-        for (position, q) in def.questions.iter().enumerate() {
-            let question_id = diesel::insert_into(questions::table)
-                .values(NewQuestion {
-                    survey_id,
-                    position: position as i32,
-                    code: &q.code,
-                    kind: q.kind.as_str(),
-                    role: q.role.as_str(),
-                    required: q.required,
-                    prompt_ru: &q.prompt.ru,
-                    prompt_en: &q.prompt.en,
-                    max_length: q.max_length.map(|m| m as i32),
-                })
-                .returning(questions::id)
-                .get_result::<i32>(conn)?;
-            if let Some(scale) = &q.scale {
-                diesel::insert_into(scales::table)
-                    .values(ScaleRow {
-                        question_id,
-                        min_value: scale.min,
-                        max_value: scale.max,
-                        positive_values: join_values(scale.positive.as_ref()),
-                        negative_values: join_values(scale.negative.as_ref()),
-                        low_ru: scale.low.ru.clone(),
-                        low_en: scale.low.en.clone(),
-                        high_ru: scale.high.ru.clone(),
-                        high_en: scale.high.en.clone(),
-                    })
-                    .execute(conn)?;
-            }
-            for (position, o) in q.options.iter().enumerate() {
-                diesel::insert_into(options::table)
-                    .values(NewOption {
-                        question_id,
-                        position: position as i32,
-                        code: &o.code,
-                        label_ru: &o.label.ru,
-                        label_en: &o.label.en,
-                        value: o.value,
-                        non_substantive: o.non_substantive,
-                        exclusive: o.exclusive,
-                    })
-                    .execute(conn)?;
-            }
-        }
+        insert_questions(conn, survey_id, def)?;
         Ok(survey_id)
     })
+}
+
+/// Replaces a survey's texts and questions with a validated definition (the
+/// caller has checked that answered questions keep their structure).
+pub fn replace(conn: &mut DbConnection, survey_id: i32, def: &SurveyDefinition) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::update(surveys::table.find(survey_id))
+            .set((
+                surveys::title_ru.eq(&def.title.ru),
+                surveys::title_en.eq(&def.title.en),
+                surveys::description_ru.eq(&def.description.ru),
+                surveys::description_en.eq(&def.description.en),
+                surveys::default_lang.eq(def.default_lang.as_str()),
+                surveys::timezone.eq(&def.timezone),
+            ))
+            .execute(conn)?;
+        // Options and scales follow their questions (ON DELETE CASCADE).
+        diesel::delete(questions::table.filter(questions::survey_id.eq(survey_id)))
+            .execute(conn)?;
+        insert_questions(conn, survey_id, def)
+    })
+}
+
+fn insert_questions(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    def: &SurveyDefinition,
+) -> QueryResult<()> {
+    for (position, q) in def.questions.iter().enumerate() {
+        let question_id = diesel::insert_into(questions::table)
+            .values(NewQuestion {
+                survey_id,
+                position: position as i32,
+                code: &q.code,
+                kind: q.kind.as_str(),
+                role: q.role.as_str(),
+                required: q.required,
+                prompt_ru: &q.prompt.ru,
+                prompt_en: &q.prompt.en,
+                max_length: q.max_length.map(|m| m as i32),
+            })
+            .returning(questions::id)
+            .get_result::<i32>(conn)?;
+        if let Some(scale) = &q.scale {
+            diesel::insert_into(scales::table)
+                .values(ScaleRow {
+                    question_id,
+                    min_value: scale.min,
+                    max_value: scale.max,
+                    positive_values: join_values(scale.positive.as_ref()),
+                    negative_values: join_values(scale.negative.as_ref()),
+                    low_ru: scale.low.ru.clone(),
+                    low_en: scale.low.en.clone(),
+                    high_ru: scale.high.ru.clone(),
+                    high_en: scale.high.en.clone(),
+                })
+                .execute(conn)?;
+        }
+        for (position, o) in q.options.iter().enumerate() {
+            diesel::insert_into(options::table)
+                .values(NewOption {
+                    question_id,
+                    position: position as i32,
+                    code: &o.code,
+                    label_ru: &o.label.ru,
+                    label_en: &o.label.en,
+                    value: o.value,
+                    non_substantive: o.non_substantive,
+                    exclusive: o.exclusive,
+                })
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 /// The survey with this slug, its questions and options in order.
@@ -306,6 +336,17 @@ pub fn mark_synthetic(conn: &mut DbConnection, survey_id: i32) -> QueryResult<()
         .map(|_| ())
 }
 
+pub fn set_access(conn: &mut DbConnection, survey_id: i32, access: Access) -> QueryResult<()> {
+    let access = match access {
+        Access::Open => "open",
+        Access::Invitation => "invitation",
+    };
+    diesel::update(surveys::table.find(survey_id))
+        .set(surveys::access.eq(access))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn set_status(conn: &mut DbConnection, survey_id: i32, status: Status) -> QueryResult<()> {
     let status = match status {
         Status::Open => "open",
@@ -318,7 +359,7 @@ pub fn set_status(conn: &mut DbConnection, survey_id: i32, status: Status) -> Qu
 }
 
 /// A survey's collection window.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = waves)]
 pub struct Wave {
     pub id: i32,
@@ -351,4 +392,10 @@ pub fn insert_wave(
         ))
         .returning(waves::id)
         .get_result(conn)
+}
+
+pub fn delete_wave(conn: &mut DbConnection, wave_id: i32) -> QueryResult<()> {
+    diesel::delete(waves::table.find(wave_id))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -1,5 +1,6 @@
 //! Thin handlers by audience: parse → call → respond. The route table is here.
 
+mod admin;
 mod ops;
 mod read;
 mod respond;
@@ -8,26 +9,74 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 
+use crate::auth::{self, Role};
 use crate::config::Settings;
-use crate::db::{DbConnection, Store};
+use crate::db::{DbConnection, Store, tokens};
 use crate::error::{AppError, AppResult};
+use crate::limits::{self, RateLimiter};
 
 pub use ops::get_metrics;
+
+/// The key behind form tokens, read from the store at start (shared by instances).
+pub struct FormKey(pub Vec<u8>);
 
 /// Every route of the public port.
 pub fn configure(cfg: &mut web::ServiceConfig, metrics_on_public_port: bool) {
     cfg.route("/healthz", web::get().to(ops::get_health))
         .route("/assets/site.css", web::get().to(ops::get_stylesheet))
+        .route("/api/openapi.json", web::get().to(ops::get_openapi))
+        // respondents
         .route("/s/{slug}", web::get().to(respond::get_form))
         .route("/s/{slug}", web::post().to(respond::post_form))
         .route("/s/{slug}/thanks", web::get().to(respond::get_thanks))
-        .route("/api/v1/surveys", web::get().to(read::list_surveys))
-        .route("/api/v1/surveys/{slug}", web::get().to(read::get_survey))
         .route(
             "/api/v1/surveys/{slug}/responses",
             web::post().to(respond::create_response),
         )
-        .route("/api/v1/events", web::get().to(read::list_events));
+        // public reading
+        .route("/api/v1/surveys", web::get().to(read::list_surveys))
+        .route("/api/v1/surveys/{slug}", web::get().to(read::get_survey))
+        .route(
+            "/api/v1/surveys/{slug}/targets",
+            web::get().to(read::get_targets),
+        )
+        .route("/api/v1/events", web::get().to(read::list_events))
+        // admins
+        .route("/api/v1/surveys", web::post().to(admin::create_survey))
+        .route(
+            "/api/v1/surveys/{slug}",
+            web::put().to(admin::replace_survey),
+        )
+        .route(
+            "/api/v1/surveys/{slug}",
+            web::patch().to(admin::patch_survey),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/targets",
+            web::put().to(admin::put_targets),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/waves",
+            web::get().to(admin::list_waves),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/waves",
+            web::post().to(admin::create_wave),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/waves/{id}",
+            web::delete().to(admin::delete_wave),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/invitations",
+            web::post().to(admin::create_invitations),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/responses/{id}",
+            web::delete().to(admin::delete_response),
+        )
+        .route("/api/v1/events", web::post().to(admin::create_event))
+        .route("/api/v1/events/{id}", web::delete().to(admin::delete_event));
     if metrics_on_public_port {
         cfg.route("/metrics", web::get().to(ops::get_metrics));
     }
@@ -75,6 +124,49 @@ pub async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The role of the request's token: 401 without a live token, 403 below `needed`.
+pub async fn require(req: &HttpRequest, store: &Store, needed: Role) -> AppResult<Role> {
+    match caller_role(req, store).await? {
+        None => Err(AppError::Unauthorized(
+            "send an API token: Authorization: Bearer TOKEN".into(),
+        )),
+        Some(role) if role < needed => Err(AppError::Forbidden(format!(
+            "this needs the {} role",
+            needed.as_str()
+        ))),
+        Some(role) => Ok(role),
+    }
+}
+
+/// The role of the request's token if it sent one; a token that is unknown or
+/// revoked is 401 (never silently treated as anonymous).
+pub async fn caller_role(req: &HttpRequest, store: &Store) -> AppResult<Option<Role>> {
+    let Some(header) = header_str(req, header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = auth::token_from_header(header)
+        .ok_or_else(|| AppError::Unauthorized("unreadable Authorization header".into()))?;
+    let today = chrono::Utc::now().date_naive();
+    with_conn(store, move |conn| {
+        Ok(tokens::authenticate(conn, &token, today)?)
+    })
+    .await?
+    .map(Some)
+    .ok_or_else(|| AppError::Unauthorized("unknown or revoked token".into()))
+}
+
+/// Takes one submission from the client's allowance (429 when spent).
+pub fn check_rate(req: &HttpRequest, settings: &Settings, limiter: &RateLimiter) -> AppResult<()> {
+    let forwarded = header_str(req, header::HeaderName::from_static("x-forwarded-for"));
+    let peer = req.peer_addr().map(|a| a.ip());
+    match limits::client_address(peer, forwarded, settings.trusted_proxy) {
+        Some(client) => limiter
+            .check(client, std::time::Instant::now())
+            .map_err(|wait| AppError::RateLimited(wait.as_secs_f64().ceil() as u64)),
+        None => Ok(()),
+    }
 }
 
 /// The media type of the request without its parameters, lowercased.

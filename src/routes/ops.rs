@@ -36,3 +36,7 @@ pub async fn get_stylesheet() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(STYLESHEET)
 }
+
+pub async fn get_openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document())
+}

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::db::{Store, events, surveys};
+use crate::db::{Store, events, surveys, targets};
 use crate::error::{AppError, AppResult};
 use crate::routes::with_conn;
 use crate::survey::{Access, Status, Survey, SurveyDefinition};
@@ -47,6 +47,22 @@ pub async fn get_survey(
     })
     .await?;
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
+}
+
+/// `GET /api/v1/surveys/{slug}/targets`: the weighting targets in use.
+pub async fn get_targets(
+    store: web::Data<Store>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let slug = slug.into_inner();
+    let stored = with_conn(&store, move |conn| {
+        let survey = surveys::find_by_slug(conn, &slug)?
+            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
+        Ok(targets::get(conn, survey.id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "targets": stored.shares, "source": stored.source })))
 }
 
 pub async fn list_events(store: web::Data<Store>) -> AppResult<HttpResponse> {

@@ -7,20 +7,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::auth;
 use crate::config::Settings;
 use crate::db::responses::Stored;
 use crate::db::{Store, surveys};
 use crate::error::{AppError, AppResult, Detail};
-use crate::pages::{FormPage, FormState, MessagePage};
-use crate::routes::{header_str, media_type, read_body, with_conn};
+use crate::limits::RateLimiter;
+use crate::pages::{FormPage, FormState, MessagePage, refusal_text};
+use crate::routes::{FormKey, check_rate, header_str, media_type, read_body, with_conn};
 use crate::submission::{self, Refusal, Submission};
 use crate::survey::answers::{self, AnswerProblem};
-use crate::survey::{Lang, Survey};
+use crate::survey::{Access, Lang, Status, Survey};
 use crate::telemetry::Metrics;
 
 #[derive(Deserialize)]
-pub struct LangQuery {
+pub struct FormQuery {
     lang: Option<String>,
+    /// An invitation code (panel surveys).
+    i: Option<String>,
 }
 
 async fn find_survey(store: &Store, slug: String) -> AppResult<Option<Survey>> {
@@ -44,123 +48,165 @@ fn html(status: StatusCode, page: &impl Template) -> AppResult<HttpResponse> {
         .body(body))
 }
 
+fn message(
+    status: StatusCode,
+    lang: Lang,
+    heading: (&str, &str),
+    text: &str,
+) -> AppResult<HttpResponse> {
+    let heading = if lang == Lang::Ru {
+        heading.0
+    } else {
+        heading.1
+    };
+    html(status, &MessagePage::simple(lang, heading, text))
+}
+
 fn unknown_survey_page(lang: Lang) -> AppResult<HttpResponse> {
-    let page = match lang {
-        Lang::Ru => MessagePage::simple(
-            lang,
-            "Опрос не найден",
-            "Проверьте ссылку: такого опроса нет.",
-        ),
-        Lang::En => MessagePage::simple(
-            lang,
-            "Survey not found",
-            "Please check the link: there is no such survey.",
-        ),
+    let text = match lang {
+        Lang::Ru => "Проверьте ссылку: такого опроса нет.",
+        Lang::En => "Please check the link: there is no such survey.",
     };
-    html(StatusCode::NOT_FOUND, &page)
+    message(
+        StatusCode::NOT_FOUND,
+        lang,
+        ("Опрос не найден", "Survey not found"),
+        text,
+    )
 }
 
-fn closed_page(lang: Lang) -> AppResult<HttpResponse> {
-    let page = match lang {
-        Lang::Ru => MessagePage::simple(
-            lang,
-            "Опрос закрыт",
-            "Сейчас этот опрос не принимает ответы. Спасибо за интерес!",
-        ),
-        Lang::En => MessagePage::simple(
-            lang,
-            "This survey is closed",
-            "It is not taking responses at the moment. Thank you for your interest!",
-        ),
+/// A refusal that no change to the answers can fix, as a page of its own.
+fn refusal_page(refusal: &Refusal, lang: Lang) -> AppResult<HttpResponse> {
+    let status = match refusal {
+        Refusal::Closed | Refusal::NoOpenWave { .. } | Refusal::InvitationSpent => {
+            StatusCode::CONFLICT
+        }
+        _ => StatusCode::FORBIDDEN,
     };
-    html(StatusCode::CONFLICT, &page)
+    message(
+        status,
+        lang,
+        ("Ответ не принят", "Not accepted"),
+        &refusal_text(refusal, lang),
+    )
 }
 
-fn form(survey: &Survey, state: FormState<'_>, status: StatusCode) -> AppResult<HttpResponse> {
-    html(status, &FormPage::new(survey, state))
+/// A fresh submission id and the token that binds it to this survey.
+fn fresh_render(key: &FormKey, survey: &Survey) -> (String, String) {
+    let submission_id = Uuid::new_v4().to_string();
+    let token = auth::form_token(
+        &key.0,
+        &survey.definition.slug,
+        &submission_id,
+        submission::local_today(survey),
+    );
+    (submission_id, token)
 }
 
-/// `GET /s/{slug}`: an empty questionnaire with its own submission id.
+/// `GET /s/{slug}`: an empty questionnaire with its own submission id and token.
 pub async fn get_form(
     req: HttpRequest,
     store: web::Data<Store>,
+    key: web::Data<FormKey>,
     slug: web::Path<String>,
-    query: web::Query<LangQuery>,
+    query: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {
     let survey = find_survey(&store, slug.into_inner()).await?;
     let lang = negotiate(&req, query.lang.as_deref(), survey.as_ref());
     let Some(survey) = survey else {
         return unknown_survey_page(lang);
     };
-    if survey.status == crate::survey::Status::Closed {
-        return closed_page(lang);
+    if survey.status == Status::Closed {
+        return refusal_page(&Refusal::Closed, lang);
     }
+    let invitation = query.i.clone().filter(|c| !c.trim().is_empty());
+    if survey.access == Access::Invitation {
+        let Some(code) = invitation.clone() else {
+            return refusal_page(&Refusal::InvitationRequired, lang);
+        };
+        let checked = survey.clone();
+        let verdict = with_conn(&store, move |conn| {
+            let today = submission::local_today(&checked);
+            Ok(submission::open_wave(conn, &checked, today)
+                .and_then(|wave| submission::check_invitation(conn, &checked, &code, wave)))
+        })
+        .await?;
+        if let Err(refusal) = verdict {
+            if let Refusal::Store(e) = refusal {
+                return Err(e.into());
+            }
+            return refusal_page(&refusal, lang);
+        }
+    }
+    let (submission_id, form_token) = fresh_render(&key, &survey);
     let values = Map::new();
-    form(
-        &survey,
-        FormState {
-            lang,
-            submission_id: Uuid::new_v4().to_string(),
-            values: &values,
-            problems: &[],
-            banner: None,
-        },
-        StatusCode::OK,
+    let state = FormState {
+        lang,
+        submission_id,
+        form_token,
+        invitation,
+        values: &values,
+        problems: &[],
+        banner: None,
+    };
+    html(StatusCode::OK, &FormPage::new(&survey, state))
+}
+
+fn too_large_page(lang: Lang, limit: usize) -> AppResult<HttpResponse> {
+    let kb = limit / 1024;
+    let text = match lang {
+        Lang::Ru => format!(
+            "Анкета не была принята: её размер превышает {kb} КБ. Вернитесь назад, сократите текст и отправьте снова."
+        ),
+        Lang::En => format!(
+            "The form was not accepted: it is larger than {kb} KB. Go back, shorten your text and send it again."
+        ),
+    };
+    message(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        lang,
+        ("Слишком длинный ответ", "Too much text"),
+        &text,
     )
 }
 
 /// `POST /s/{slug}`: stores the response and redirects, or shows the form again
-/// with everything typed kept and each problem beside its question.
+/// with everything typed kept, the reason beside the question or at the top,
+/// and a token that will be accepted.
+#[allow(clippy::too_many_arguments)]
 pub async fn post_form(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     metrics: web::Data<Metrics>,
+    limiter: web::Data<RateLimiter>,
+    key: web::Data<FormKey>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
     let header_lang = negotiate(&req, None, None);
     let body = match read_body(&req, payload, &settings).await {
         Ok(body) => body,
-        Err(AppError::TooLarge(limit)) => {
-            let page = match header_lang {
-                Lang::Ru => MessagePage::simple(
-                    header_lang,
-                    "Слишком длинный ответ",
-                    &format!(
-                        "Анкета не была принята: её размер превышает {} КБ. Вернитесь назад, сократите текст и отправьте снова.",
-                        limit / 1024
-                    ),
-                ),
-                Lang::En => MessagePage::simple(
-                    header_lang,
-                    "Too much text",
-                    &format!(
-                        "The form was not accepted: it is larger than {} KB. Go back, shorten your text and send it again.",
-                        limit / 1024
-                    ),
-                ),
-            };
-            return html(StatusCode::PAYLOAD_TOO_LARGE, &page);
-        }
+        Err(AppError::TooLarge(limit)) => return too_large_page(header_lang, limit),
         Err(e) => return Err(e),
     };
     if media_type(&req) != "application/x-www-form-urlencoded" {
-        let page = MessagePage::simple(
+        let text = "Send the form as application/x-www-form-urlencoded.";
+        return message(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             header_lang,
-            "Unsupported form encoding",
-            "Send the form as application/x-www-form-urlencoded.",
+            ("Неподдерживаемый формат", "Unsupported form encoding"),
+            text,
         );
-        return html(StatusCode::UNSUPPORTED_MEDIA_TYPE, &page);
     }
     let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        let page = MessagePage::simple(
+        return message(
+            StatusCode::BAD_REQUEST,
             header_lang,
-            "Malformed form",
+            ("Ошибка формы", "Malformed form"),
             "The form data could not be read.",
         );
-        return html(StatusCode::BAD_REQUEST, &page);
     };
     let Some(survey) = find_survey(&store, slug.clone()).await? else {
         return unknown_survey_page(header_lang);
@@ -170,19 +216,79 @@ pub async fn post_form(
         hidden
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.clone())
     };
     let lang = hidden_field("lang")
+        .as_deref()
         .and_then(Lang::parse)
         .unwrap_or_else(|| negotiate(&req, None, Some(&survey)));
-    // A form without a valid submission id still gets one, so its retry is safe.
-    let submission_id = hidden_field("submission_id")
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::new_v4);
+    let invitation = hidden_field("invitation").filter(|c| !c.trim().is_empty());
+    let submission_id = hidden_field("submission_id").and_then(|v| Uuid::parse_str(&v).ok());
+    let token_ok = match (&submission_id, hidden_field("form_token")) {
+        (Some(sid), Some(token)) => auth::form_token_valid(
+            &key.0,
+            &slug,
+            &sid.to_string(),
+            &token,
+            submission::local_today(&survey),
+        ),
+        _ => false,
+    };
+
+    // Every refusal below shows the typed answers again with a usable token.
+    let show_again =
+        |status: StatusCode, problems: &[AnswerProblem], banner: Option<String>, keep_id: bool| {
+            let (submission_id, form_token) = match submission_id {
+                Some(sid) if keep_id => {
+                    let sid = sid.to_string();
+                    let token =
+                        auth::form_token(&key.0, &slug, &sid, submission::local_today(&survey));
+                    (sid, token)
+                }
+                _ => fresh_render(&key, &survey),
+            };
+            let state = FormState {
+                lang,
+                submission_id,
+                form_token,
+                invitation: invitation.clone(),
+                values: &values,
+                problems,
+                banner,
+            };
+            html(status, &FormPage::new(&survey, state))
+        };
+
+    if !token_ok {
+        let banner = match lang {
+            Lang::Ru => {
+                "Форма устарела или пришла не с этого сайта. Ваши ответы сохранены в форме — проверьте их и отправьте ещё раз."
+            }
+            Lang::En => {
+                "This form expired or did not come from this site. Your answers are kept below: check them and send again."
+            }
+        };
+        return show_again(StatusCode::FORBIDDEN, &[], Some(banner.to_string()), false);
+    }
+    if let Err(AppError::RateLimited(seconds)) = check_rate(&req, &settings, &limiter) {
+        let banner = match lang {
+            Lang::Ru => format!(
+                "Слишком много ответов с вашего адреса. Ваши ответы сохранены в форме — отправьте их снова через {seconds} с."
+            ),
+            Lang::En => format!(
+                "Too many responses from your address. Your answers are kept below: send them again in {seconds} s."
+            ),
+        };
+        let mut page = show_again(StatusCode::TOO_MANY_REQUESTS, &[], Some(banner), true)?;
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+        return Ok(page);
+    }
 
     let submission = Submission {
-        submission_id: Some(submission_id),
+        submission_id,
         lang: Some(lang),
+        invitation: invitation.clone(),
         answers: values.clone(),
     };
     let survey_for_store = survey.clone();
@@ -190,19 +296,6 @@ pub async fn post_form(
         Ok(submission::submit(conn, &survey_for_store, submission))
     })
     .await?;
-    let refused = |problems: &[AnswerProblem], banner: Option<String>, status| {
-        form(
-            &survey,
-            FormState {
-                lang,
-                submission_id: submission_id.to_string(),
-                values: &values,
-                problems,
-                banner,
-            },
-            status,
-        )
-    };
     match outcome {
         Ok(stored) => {
             if matches!(stored, Stored::Created(_)) {
@@ -217,32 +310,18 @@ pub async fn post_form(
                 .finish())
         }
         Err(Refusal::Invalid(problems)) => {
-            refused(&problems, None, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(Refusal::Closed) => closed_page(lang),
-        Err(Refusal::NoOpenWave { next_opens }) => {
-            let banner = match (lang, next_opens) {
-                (Lang::Ru, Some(d)) => {
-                    format!("Сейчас опрос не проводится. Следующая волна начнётся {d}.")
-                }
-                (Lang::Ru, None) => "Сейчас опрос не проводится.".to_string(),
-                (Lang::En, Some(d)) => {
-                    format!("The survey is not running now. The next wave opens on {d}.")
-                }
-                (Lang::En, None) => "The survey is not running now.".to_string(),
-            };
-            refused(&[], Some(banner), StatusCode::CONFLICT)
-        }
-        Err(Refusal::InvitationRequired) => {
-            let banner = match lang {
-                Lang::Ru => "Этот опрос только по приглашениям: откройте ссылку из приглашения.",
-                Lang::En => {
-                    "This survey is by invitation only: open the link from your invitation."
-                }
-            };
-            refused(&[], Some(banner.to_string()), StatusCode::FORBIDDEN)
+            show_again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None, true)
         }
         Err(Refusal::Store(e)) => Err(e.into()),
+        Err(refusal @ (Refusal::Closed | Refusal::InvitationSpent)) => refusal_page(&refusal, lang),
+        Err(refusal) => {
+            let status = if matches!(refusal, Refusal::NoOpenWave { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            show_again(status, &[], Some(refusal_text(&refusal, lang)), true)
+        }
     }
 }
 
@@ -251,7 +330,7 @@ pub async fn get_thanks(
     req: HttpRequest,
     store: web::Data<Store>,
     slug: web::Path<String>,
-    query: web::Query<LangQuery>,
+    query: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {
     let survey = find_survey(&store, slug.into_inner()).await?;
     let lang = negotiate(&req, query.lang.as_deref(), survey.as_ref());
@@ -317,8 +396,18 @@ fn parse_submission(body: &[u8]) -> AppResult<Submission> {
             None
         }
     };
-    // Invitation codes are checked by the survey's access rule.
-    object.remove("invitation");
+    let invitation = match object.remove("invitation") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(code)) => Some(code),
+        Some(_) => {
+            details.push(Detail::field(
+                "invitation",
+                "wrong_type",
+                "must be the invitation code as a string",
+            ));
+            None
+        }
+    };
     let answers = match object.remove("answers") {
         Some(Value::Object(map)) => map,
         None => {
@@ -349,6 +438,7 @@ fn parse_submission(body: &[u8]) -> AppResult<Submission> {
         Ok(Submission {
             submission_id,
             lang,
+            invitation,
             answers,
         })
     } else {
@@ -359,19 +449,34 @@ fn parse_submission(body: &[u8]) -> AppResult<Submission> {
     }
 }
 
-fn problems_to_error(survey: &Survey, problems: Vec<AnswerProblem>) -> AppError {
-    let details = problems
-        .into_iter()
-        .map(|p| {
-            let question = survey.definition.question(&p.question);
-            Detail::question(
-                p.question.clone(),
-                p.problem.code(),
-                p.problem.message(Lang::En, question),
-            )
-        })
-        .collect();
-    AppError::invalid("some answers are not valid", details)
+fn refusal_to_error(survey: &Survey, refusal: Refusal) -> AppError {
+    let conflict = |code, refusal: &Refusal| AppError::Conflict {
+        code,
+        message: refusal_text(refusal, Lang::En),
+    };
+    match refusal {
+        Refusal::Invalid(problems) => {
+            let details = problems
+                .into_iter()
+                .map(|p| {
+                    let question = survey.definition.question(&p.question);
+                    Detail::question(
+                        p.question.clone(),
+                        p.problem.code(),
+                        p.problem.message(Lang::En, question),
+                    )
+                })
+                .collect();
+            AppError::invalid("some answers are not valid", details)
+        }
+        Refusal::Closed => conflict("survey_closed", &refusal),
+        Refusal::NoOpenWave { .. } => conflict("no_open_wave", &refusal),
+        Refusal::InvitationSpent => conflict("invitation_spent", &refusal),
+        Refusal::InvitationRequired | Refusal::InvitationUnknown | Refusal::InvitationWrongWave => {
+            AppError::Forbidden(refusal_text(&refusal, Lang::En))
+        }
+        Refusal::Store(e) => e.into(),
+    }
 }
 
 /// `POST /api/v1/surveys/{slug}/responses`
@@ -381,6 +486,7 @@ pub async fn create_response(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     metrics: web::Data<Metrics>,
+    limiter: web::Data<RateLimiter>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
@@ -394,38 +500,22 @@ pub async fn create_response(
     let survey = find_survey(&store, slug.clone())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
+    check_rate(&req, &settings, &limiter)?;
     let survey_for_store = survey.clone();
     let outcome = with_conn(&store, move |conn| {
         Ok(submission::submit(conn, &survey_for_store, submission))
     })
     .await?;
+    let receipt = |r: crate::db::responses::Receipt| ReceiptBody {
+        id: r.id,
+        submitted_date: r.submitted_date,
+    };
     match outcome {
-        Ok(Stored::Created(receipt)) => {
+        Ok(Stored::Created(r)) => {
             metrics.response_stored(&slug);
-            Ok(HttpResponse::Created().json(ReceiptBody {
-                id: receipt.id,
-                submitted_date: receipt.submitted_date,
-            }))
+            Ok(HttpResponse::Created().json(receipt(r)))
         }
-        Ok(Stored::Repeated(receipt)) => Ok(HttpResponse::Ok().json(ReceiptBody {
-            id: receipt.id,
-            submitted_date: receipt.submitted_date,
-        })),
-        Err(Refusal::Invalid(problems)) => Err(problems_to_error(&survey, problems)),
-        Err(Refusal::Closed) => Err(AppError::Conflict {
-            code: "survey_closed",
-            message: "this survey is closed and takes no responses".into(),
-        }),
-        Err(Refusal::NoOpenWave { next_opens }) => Err(AppError::Conflict {
-            code: "no_open_wave",
-            message: match next_opens {
-                Some(d) => format!("no wave of this survey is open today; the next opens on {d}"),
-                None => "no wave of this survey is open today".into(),
-            },
-        }),
-        Err(Refusal::InvitationRequired) => Err(AppError::Forbidden(
-            "this survey takes responses by invitation only".into(),
-        )),
-        Err(Refusal::Store(e)) => Err(e.into()),
+        Ok(Stored::Repeated(r)) => Ok(HttpResponse::Ok().json(receipt(r))),
+        Err(refusal) => Err(refusal_to_error(&survey, refusal)),
     }
 }

@@ -272,6 +272,34 @@ impl SurveyDefinition {
     }
 }
 
+/// Codes of the questions of `old` that `new` removes or changes beyond their
+/// labels (kind, role, required, scale range or cut points, options, limits).
+pub fn structural_changes(old: &SurveyDefinition, new: &SurveyDefinition) -> Vec<String> {
+    /// The question with every label blanked out.
+    fn skeleton(q: &QuestionDef) -> QuestionDef {
+        let mut q = q.clone();
+        q.prompt = Localized::default();
+        if let Some(scale) = q.scale.as_mut() {
+            scale.low = Localized::default();
+            scale.high = Localized::default();
+            scale.positive = Some(scale.positive_values());
+            scale.negative = Some(scale.negative_values());
+        }
+        for option in &mut q.options {
+            option.label = Localized::default();
+        }
+        q
+    }
+    old.questions
+        .iter()
+        .filter(|q| match new.question(&q.code) {
+            None => true,
+            Some(n) => skeleton(q) != skeleton(n),
+        })
+        .map(|q| q.code.clone())
+        .collect()
+}
+
 fn check_localized(bad: &mut impl FnMut(String, &str, String), field: &str, text: &Localized) {
     for (lang, value) in [("ru", &text.ru), ("en", &text.en)] {
         if value.trim().is_empty() {
@@ -466,6 +494,24 @@ mod tests {
         assert_eq!(scale(0, 10).negative_values(), vec![0, 1, 2, 3, 4]);
         assert_eq!(scale(1, 7).positive_values(), vec![5, 6, 7]);
         assert_eq!(scale(1, 7).negative_values(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn only_label_changes_leave_a_question_structurally_the_same() {
+        let old = crate::survey::demo::definition();
+        let mut new = old.clone();
+        new.questions[1].prompt.en = "Reworded".into();
+        new.questions[1].scale.as_mut().unwrap().low.ru = "1 — нет".into();
+        new.questions[0].options[0].label.en = "Active".into();
+        assert!(structural_changes(&old, &new).is_empty());
+        new.questions[2].scale.as_mut().unwrap().max = 7;
+        new.questions[5].options.pop();
+        new.questions[6].required = true;
+        new.questions.retain(|q| q.code != "comment");
+        assert_eq!(
+            structural_changes(&old, &new),
+            ["leak_worry", "summons_effect", "concerns", "comment"]
+        );
     }
 
     #[test]

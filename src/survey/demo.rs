@@ -9,11 +9,16 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
 
 use crate::db::events::NewEvent;
+use crate::survey::targets::Targets;
 use crate::survey::{Lang, SurveyDefinition};
 
 pub const SLUG: &str = "digital-trust";
 const DEFINITION: &str = include_str!("../../assets/demo/digital-trust.json");
 const EVENTS: &str = include_str!("../../assets/demo/events.json");
+const TARGETS: &str = include_str!("../../assets/demo/targets.json");
+
+/// Where the demo's weighting targets come from: illustrative, not official.
+pub const TARGETS_SOURCE: &str = "Illustrative: approximate adult population shares from the 2021 Russian census, rounded; not official weighting targets.";
 
 /// The demo survey's definition (checked by a unit test).
 pub fn definition() -> SurveyDefinition {
@@ -22,6 +27,11 @@ pub fn definition() -> SurveyDefinition {
 
 pub fn events() -> Vec<NewEvent> {
     serde_json::from_str(EVENTS).expect("the embedded demo events are valid JSON")
+}
+
+/// Illustrative population shares for age, region and settlement.
+pub fn targets() -> Targets {
+    serde_json::from_str(TARGETS).expect("the embedded demo targets are valid JSON")
 }
 
 pub fn first_day() -> NaiveDate {

@@ -4,6 +4,7 @@
 pub mod answers;
 pub mod definition;
 pub mod demo;
+pub mod targets;
 
 use serde::{Deserialize, Serialize};
 

@@ -125,8 +125,9 @@ pub struct TestApp {
     pub test_store: TestStore,
 }
 
+/// The server with a submission limit high enough not to get in the way.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    spawn_app_with(backend, |_| {}).await
+    spawn_app_with(backend, |s| s.submit_rate = 100_000).await
 }
 
 pub async fn spawn_app_with(
@@ -206,6 +207,44 @@ impl TestApp {
     pub fn response_count(&self, survey_id: i32) -> i64 {
         let mut conn = self.store.get().unwrap();
         db::responses::count(&mut conn, survey_id).unwrap()
+    }
+}
+
+/// The hidden fields of a rendered form.
+pub struct Rendered {
+    pub html: String,
+    pub submission_id: String,
+    pub form_token: String,
+}
+
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+impl TestApp {
+    /// GETs a form page and reads its submission id and form token.
+    pub async fn render_form(&self, path: &str) -> Rendered {
+        let html = self.get(path).await.text().await.unwrap();
+        Rendered {
+            submission_id: hidden_field(&html, "submission_id").expect("a submission_id field"),
+            form_token: hidden_field(&html, "form_token").expect("a form_token field"),
+            html,
+        }
+    }
+
+    /// Posts answers through a freshly rendered form, as a browser would.
+    pub async fn post_rendered(&self, path: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        let form = self.render_form(path).await;
+        let mut fields = vec![
+            ("submission_id", form.submission_id.as_str()),
+            ("form_token", form.form_token.as_str()),
+        ];
+        fields.extend_from_slice(extra);
+        self.post_form(path.split('?').next().unwrap(), &fields)
+            .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! One integration binary: every test starts the real server on a free port
 //! against a fresh store (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 
+mod access;
 mod helpers;
 mod operations;
 mod store;

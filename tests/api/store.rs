@@ -304,16 +304,13 @@ async fn nothing_identifying_reaches_the_store_or_the_logs(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let form_sid = form
-        .split(r#"name="submission_id" value=""#)
-        .nth(1)
-        .unwrap()[..36]
-        .to_string();
+    let form_sid = hidden_field(&form, "submission_id").unwrap();
+    let form_token = hidden_field(&form, "form_token").unwrap();
     let res = client
         .post(format!("{}/s/digital-trust", server.address))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
-            "submission_id={form_sid}&lang=en&portal_account=never&portal_trust=2"
+            "submission_id={form_sid}&form_token={form_token}&lang=en&portal_account=never&portal_trust=2"
         ))
         .send()
         .await

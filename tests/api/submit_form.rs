@@ -3,16 +3,10 @@
 use trustpulse::db;
 use trustpulse::survey::Status;
 
+use crate::helpers::*;
 use crate::on_both_stores;
 
 const FORM: &str = "/s/digital-trust";
-
-/// The hidden submission id of a rendered form.
-fn submission_id_of(html: &str) -> String {
-    let marker = r#"name="submission_id" value=""#;
-    let start = html.find(marker).expect("a submission_id field") + marker.len();
-    html[start..start + 36].to_string()
-}
 
 on_both_stores! {
     async fn the_form_speaks_russian_by_default_and_english_by_query_or_header(app) {
@@ -54,17 +48,19 @@ on_both_stores! {
 
     async fn every_render_carries_its_own_submission_id(app) {
         app.with_demo_survey();
-        let a = submission_id_of(&app.get(FORM).await.text().await.unwrap());
-        let b = submission_id_of(&app.get(FORM).await.text().await.unwrap());
-        assert_ne!(a, b);
-        uuid::Uuid::parse_str(&a).unwrap();
+        let a = app.render_form(FORM).await;
+        let b = app.render_form(FORM).await;
+        assert_ne!(a.submission_id, b.submission_id);
+        assert_ne!(a.form_token, b.form_token);
+        uuid::Uuid::parse_str(&a.submission_id).unwrap();
     }
 
     async fn a_valid_form_redirects_to_thanks_and_a_double_click_stores_once(app) {
         let survey_id = app.with_demo_survey();
-        let sid = submission_id_of(&app.get(FORM).await.text().await.unwrap());
+        let form = app.render_form(FORM).await;
         let fields = [
-            ("submission_id", sid.as_str()), ("lang", "en"), ("portal_account", "active"),
+            ("submission_id", form.submission_id.as_str()), ("form_token", form.form_token.as_str()),
+            ("lang", "en"), ("portal_account", "active"),
             ("portal_trust", "5"), ("concerns", "data_leak"), ("concerns", "hard_to_use"), ("comment", ""),
         ];
         for _ in 0..2 {
@@ -80,9 +76,10 @@ on_both_stores! {
 
     async fn an_invalid_form_comes_back_with_every_value_kept_and_errors_beside_questions(app) {
         let survey_id = app.with_demo_survey();
-        let sid = submission_id_of(&app.get(FORM).await.text().await.unwrap());
+        let form = app.render_form(FORM).await;
+        let sid = form.submission_id.clone();
         let res = app.post_form(FORM, &[
-            ("submission_id", sid.as_str()), ("lang", "en"),
+            ("submission_id", sid.as_str()), ("form_token", form.form_token.as_str()), ("lang", "en"),
             ("leak_worry", "2"), ("concerns", "none"), ("concerns", "surveillance"),
             ("summons_effect", "less"), ("comment", "keep <this> & that"),
         ]).await;
@@ -100,9 +97,10 @@ on_both_stores! {
         assert!(html.contains(r##"<a href="#q-portal_account">"##), "a summary links to each problem");
         assert_eq!(app.response_count(survey_id), 0);
 
-        // Corrected, the same form goes through.
+        // Corrected, the form it came back as goes through.
+        let again_token = hidden_field(&html, "form_token").unwrap();
         let res = app.post_form(FORM, &[
-            ("submission_id", sid.as_str()), ("lang", "en"), ("portal_account", "never"), ("portal_trust", "1"),
+            ("submission_id", sid.as_str()), ("form_token", again_token.as_str()), ("lang", "en"), ("portal_account", "never"), ("portal_trust", "1"),
             ("leak_worry", "2"), ("concerns", "surveillance"), ("comment", "keep <this> & that"),
         ]).await;
         assert_eq!(res.status(), 303);
@@ -111,11 +109,15 @@ on_both_stores! {
 
     async fn a_closed_survey_says_so_on_the_form(app) {
         let survey_id = app.with_demo_survey();
+        let form = app.render_form(FORM).await;
         db::surveys::set_status(&mut app.store.get().unwrap(), survey_id, Status::Closed).unwrap();
         let res = app.get("/s/digital-trust?lang=en").await;
         assert_eq!(res.status(), 409);
         assert!(res.text().await.unwrap().contains("This survey is closed"));
-        let res = app.post_form(FORM, &[("lang", "en"), ("portal_account", "active"), ("portal_trust", "3")]).await;
+        let res = app.post_form(FORM, &[
+            ("submission_id", form.submission_id.as_str()), ("form_token", form.form_token.as_str()),
+            ("lang", "en"), ("portal_account", "active"), ("portal_trust", "3"),
+        ]).await;
         assert_eq!(res.status(), 409);
         assert_eq!(app.response_count(survey_id), 0);
     }

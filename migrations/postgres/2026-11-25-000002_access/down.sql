@@ -1,0 +1,5 @@
+ALTER TABLE surveys DROP COLUMN targets_source;
+DROP TABLE secrets;
+DROP TABLE targets;
+DROP TABLE invitations;
+DROP TABLE api_tokens;

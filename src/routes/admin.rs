@@ -1,0 +1,414 @@
+//! Admins: survey definitions, status and access, waves, events, targets,
+//! invitations and removal of spam responses. Every route needs the admin role.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::auth::Role;
+use crate::config::Settings;
+use crate::db::{Store, events, invitations, responses, surveys, targets};
+use crate::error::{AppError, AppResult, Detail};
+use crate::routes::read::SurveyView;
+use crate::routes::{media_type, read_body, require, with_conn};
+use crate::survey::targets::Targets;
+use crate::survey::{Access, Status, Survey, SurveyDefinition, definition};
+
+/// Reads a JSON body into `T`: 415 for another type, 400 for broken JSON,
+/// 422 naming the field when the shape is wrong.
+async fn json_body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &Settings,
+) -> AppResult<T> {
+    let body = read_body(req, payload, settings).await?;
+    if media_type(req) != "application/json" {
+        return Err(AppError::UnsupportedMediaType(
+            "send application/json".into(),
+        ));
+    }
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| AppError::Malformed(format!("the body is not valid JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| {
+        let text = e.to_string();
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.starts_with("missing field") || text.starts_with("unknown field"))
+            .unwrap_or("")
+            .to_string();
+        AppError::invalid(
+            "the body does not have the expected shape",
+            vec![Detail::field(field, "wrong_shape", text)],
+        )
+    })
+}
+
+async fn survey_or_404(store: &Store, slug: String) -> AppResult<Survey> {
+    with_conn(store, move |conn| {
+        surveys::find_by_slug(conn, &slug)?
+            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))
+    })
+    .await
+}
+
+fn invalid(details: Vec<Detail>) -> AppError {
+    AppError::invalid("the input is not valid", details)
+}
+
+/// `POST /api/v1/surveys`
+pub async fn create_survey(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let def: SurveyDefinition = json_body(&req, payload, &settings).await?;
+    def.validate().map_err(invalid)?;
+    let survey = with_conn(&store, move |conn| {
+        if surveys::find_by_slug(conn, &def.slug)?.is_some() {
+            return Err(AppError::Conflict {
+                code: "slug_taken",
+                message: format!("a survey {:?} exists", def.slug),
+            });
+        }
+        surveys::insert(conn, &def)?;
+        surveys::find_by_slug(conn, &def.slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(SurveyView::from(survey)))
+}
+
+/// `PUT /api/v1/surveys/{slug}`: labels may always change; a question with
+/// answers keeps its structure (409), so its history means what it meant.
+pub async fn replace_survey(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let slug = slug.into_inner();
+    let def: SurveyDefinition = json_body(&req, payload, &settings).await?;
+    def.validate().map_err(invalid)?;
+    if def.slug != slug {
+        return Err(invalid(vec![Detail::field(
+            "slug",
+            "mismatch",
+            "the slug cannot change",
+        )]));
+    }
+    let survey = with_conn(&store, move |conn| {
+        let current = surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
+        let mut blocked = Vec::new();
+        for code in definition::structural_changes(&current.definition, &def) {
+            if responses::question_has_answers(conn, current.id, &code)? {
+                blocked.push(Detail::question(
+                    code,
+                    "answered_question_changed",
+                    "this question has answers: only its labels may change; give a changed question a new code",
+                ));
+            }
+        }
+        if !blocked.is_empty() {
+            return Err(AppError::Conflict {
+                code: "answered_question_changed",
+                message: format!(
+                    "questions with answers cannot change beyond their labels: {}",
+                    blocked.iter().filter_map(|d| d.question.clone()).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        surveys::replace(conn, current.id, &def)?;
+        surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyPatch {
+    status: Option<Status>,
+    access: Option<Access>,
+}
+
+/// `PATCH /api/v1/surveys/{slug}`: open or close; open to all or by invitation.
+pub async fn patch_survey(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let patch: SurveyPatch = json_body(&req, payload, &settings).await?;
+    let slug = slug.into_inner();
+    let survey = with_conn(&store, move |conn| {
+        let survey = surveys::find_by_slug(conn, &slug)?
+            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
+        if let Some(status) = patch.status {
+            surveys::set_status(conn, survey.id, status)?;
+        }
+        if let Some(access) = patch.access {
+            surveys::set_access(conn, survey.id, access)?;
+        }
+        surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWave {
+    label: String,
+    opens: NaiveDate,
+    closes: NaiveDate,
+}
+
+/// `POST /api/v1/surveys/{slug}/waves`: dates inclusive, never overlapping.
+pub async fn create_wave(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let wave: NewWave = json_body(&req, payload, &settings).await?;
+    let label = wave.label.trim().to_string();
+    let mut details = Vec::new();
+    if label.is_empty() || label.chars().count() > 100 {
+        details.push(Detail::field("label", "invalid", "1-100 characters"));
+    }
+    if wave.opens > wave.closes {
+        details.push(Detail::field(
+            "closes",
+            "before_opens",
+            "a wave closes on or after the day it opens",
+        ));
+    }
+    if !details.is_empty() {
+        return Err(invalid(details));
+    }
+    let survey = survey_or_404(&store, slug.into_inner()).await?;
+    let created = with_conn(&store, move |conn| {
+        let existing = surveys::waves(conn, survey.id)?;
+        if let Some(other) = existing
+            .iter()
+            .find(|w| w.opens <= wave.closes && wave.opens <= w.closes)
+        {
+            return Err(invalid(vec![Detail::field(
+                "opens",
+                "overlaps",
+                format!(
+                    "overlaps wave {:?} ({} to {})",
+                    other.label, other.opens, other.closes
+                ),
+            )]));
+        }
+        if existing.iter().any(|w| w.label == label) {
+            return Err(invalid(vec![Detail::field(
+                "label",
+                "duplicate",
+                "another wave has this label",
+            )]));
+        }
+        let id = surveys::insert_wave(conn, survey.id, &label, wave.opens, wave.closes)?;
+        Ok(json!({"id": id, "label": label, "opens": wave.opens, "closes": wave.closes}))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// `GET /api/v1/surveys/{slug}/waves`
+pub async fn list_waves(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let survey = survey_or_404(&store, slug.into_inner()).await?;
+    let waves = with_conn(&store, move |conn| Ok(surveys::waves(conn, survey.id)?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "waves": waves })))
+}
+
+/// `DELETE /api/v1/surveys/{slug}/waves/{id}`: only while it has no responses.
+pub async fn delete_wave(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<(String, i32)>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let (slug, wave_id) = path.into_inner();
+    let survey = survey_or_404(&store, slug).await?;
+    with_conn(&store, move |conn| {
+        if !surveys::waves(conn, survey.id)?
+            .iter()
+            .any(|w| w.id == wave_id)
+        {
+            return Err(AppError::NotFound(format!(
+                "no wave {wave_id} in this survey"
+            )));
+        }
+        if responses::wave_has_responses(conn, wave_id)? {
+            return Err(AppError::Conflict {
+                code: "wave_has_responses",
+                message: "this wave has responses and cannot be deleted".into(),
+            });
+        }
+        surveys::delete_wave(conn, wave_id)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/events`
+pub async fn create_event(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let mut event: events::NewEvent = json_body(&req, payload, &settings).await?;
+    event.label_ru = event.label_ru.trim().to_string();
+    event.label_en = event.label_en.trim().to_string();
+    let mut details = Vec::new();
+    for (field, label) in [("label_ru", &event.label_ru), ("label_en", &event.label_en)] {
+        if label.is_empty() || label.chars().count() > 200 {
+            details.push(Detail::field(field, "invalid", "1-200 characters"));
+        }
+    }
+    if let Some(url) = &event.source_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        details.push(Detail::field(
+            "source_url",
+            "invalid_url",
+            "an http:// or https:// address",
+        ));
+    }
+    if !details.is_empty() {
+        return Err(invalid(details));
+    }
+    let created = with_conn(&store, move |conn| {
+        if !events::insert_if_missing(conn, &event)? {
+            return Err(AppError::Conflict {
+                code: "event_exists",
+                message: "an event with this date and English label exists".into(),
+            });
+        }
+        Ok(events::list(conn)?
+            .into_iter()
+            .find(|e| e.event_date == event.event_date && e.label_en == event.label_en))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// `DELETE /api/v1/events/{id}`
+pub async fn delete_event(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    id: web::Path<i32>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let id = id.into_inner();
+    let deleted = with_conn(&store, move |conn| Ok(events::delete(conn, id)?)).await?;
+    if !deleted {
+        return Err(AppError::NotFound(format!("no event {id}")));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /api/v1/surveys/{slug}/targets`: `{}` removes them.
+pub async fn put_targets(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let new: Targets = json_body(&req, payload, &settings).await?;
+    let survey = survey_or_404(&store, slug.into_inner()).await?;
+    crate::survey::targets::validate(&survey.definition, &new).map_err(invalid)?;
+    let saved = with_conn(&store, move |conn| {
+        targets::replace(conn, survey.id, &new, None)?;
+        Ok(targets::get(conn, survey.id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "targets": saved.shares, "source": saved.source })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvitations {
+    count: usize,
+    wave: Option<i32>,
+}
+
+/// The most codes one request makes.
+const MAX_INVITATIONS: usize = 10_000;
+
+/// `POST /api/v1/surveys/{slug}/invitations`: the codes, shown this once.
+pub async fn create_invitations(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let body: NewInvitations = json_body(&req, payload, &settings).await?;
+    if !(1..=MAX_INVITATIONS).contains(&body.count) {
+        return Err(invalid(vec![Detail::field(
+            "count",
+            "out_of_range",
+            format!("1 to {MAX_INVITATIONS}"),
+        )]));
+    }
+    let survey = survey_or_404(&store, slug.into_inner()).await?;
+    let codes = with_conn(&store, move |conn| {
+        if let Some(wave) = body.wave
+            && !surveys::waves(conn, survey.id)?
+                .iter()
+                .any(|w| w.id == wave)
+        {
+            return Err(invalid(vec![Detail::field(
+                "wave",
+                "unknown_wave",
+                "no such wave in this survey",
+            )]));
+        }
+        Ok(invitations::create(conn, survey.id, body.wave, body.count)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(json!({ "codes": codes, "wave": body.wave })))
+}
+
+/// `DELETE /api/v1/surveys/{slug}/responses/{id}`: removes a spam or test response.
+pub async fn delete_response(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    require(&req, &store, Role::Admin).await?;
+    let (slug, id) = path.into_inner();
+    let survey = survey_or_404(&store, slug).await?;
+    let deleted = with_conn(&store, move |conn| {
+        Ok(responses::delete(conn, survey.id, &id)?)
+    })
+    .await?;
+    if !deleted {
+        return Err(AppError::NotFound("no such response in this survey".into()));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
