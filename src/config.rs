@@ -2,6 +2,7 @@
 //! passed to the app (no globals, so every test builds its own).
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -26,6 +27,10 @@ pub struct Settings {
     pub trusted_proxy: Option<IpAddr>,
     /// Log lines as JSON objects (for collectors) instead of text.
     pub log_json: bool,
+    /// How long a client may take to send a request's headers (slow clients).
+    pub request_timeout: Duration,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive: Duration,
 }
 
 impl Settings {
@@ -40,6 +45,8 @@ impl Settings {
             submit_rate: 30,
             trusted_proxy: None,
             log_json: false,
+            request_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(30),
         }
     }
 
@@ -70,6 +77,13 @@ impl Settings {
         }
         if let Some(v) = var("TRUSTPULSE_TRUSTED_PROXY").filter(|v| !v.is_empty()) {
             settings.trusted_proxy = Some(parse("TRUSTPULSE_TRUSTED_PROXY", &v)?);
+        }
+        if let Some(v) = var("TRUSTPULSE_REQUEST_TIMEOUT") {
+            settings.request_timeout =
+                Duration::from_secs(parse("TRUSTPULSE_REQUEST_TIMEOUT", &v)?);
+        }
+        if let Some(v) = var("TRUSTPULSE_KEEP_ALIVE") {
+            settings.keep_alive = Duration::from_secs(parse("TRUSTPULSE_KEEP_ALIVE", &v)?);
         }
         settings.log_json = match var("TRUSTPULSE_LOG_FORMAT").as_deref() {
             None | Some("text") => false,

@@ -57,6 +57,7 @@ pub fn start_server(
     let store = web::Data::new(store);
     let settings = web::Data::new(settings);
     let metrics_on_public_port = metrics_listener.is_none();
+    let (request_timeout, keep_alive) = (settings.request_timeout, settings.keep_alive);
     let app_metrics = metrics.clone();
     let app_store = store.clone();
     let public = HttpServer::new(move || {
@@ -71,8 +72,9 @@ pub fn start_server(
             .wrap(from_fn(telemetry::observe_request))
             .configure(|cfg| routes::configure(cfg, metrics_on_public_port))
     })
-    .client_request_timeout(Duration::from_secs(10))
-    .keep_alive(Duration::from_secs(30))
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(Duration::from_secs(5))
+    .keep_alive(keep_alive)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

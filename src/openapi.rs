@@ -146,7 +146,8 @@ pub fn document() -> Value {
                         "min": {"type": "integer"}, "max": {"type": "integer"}, "low": reference("Localized"), "high": reference("Localized"),
                         "positive": {"type": "array", "items": {"type": "integer"}}, "negative": {"type": "array", "items": {"type": "integer"}}}},
                     "options": {"type": "array", "items": reference("Option")},
-                    "max_length": {"type": "integer"}}},
+                    "max_length": {"type": "integer"},
+                    "retired": {"type": "boolean", "description": "no longer asked; answers and codebook kept"}}},
                 "SurveyDefinition": {"type": "object", "required": ["slug", "title", "default_lang", "questions"], "properties": {
                     "slug": {"type": "string"}, "title": reference("Localized"), "description": reference("Localized"),
                     "default_lang": {"enum": ["ru", "en"]}, "timezone": {"type": "string", "default": "UTC"},

@@ -119,6 +119,7 @@ impl FormPage {
         let questions = def
             .questions
             .iter()
+            .filter(|q| !q.retired)
             .enumerate()
             .map(|(i, q)| {
                 let value = state.values.get(&q.code);

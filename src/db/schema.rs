@@ -31,6 +31,7 @@ diesel::table! {
         prompt_ru -> Text,
         prompt_en -> Text,
         max_length -> Nullable<Integer>,
+        retired -> Bool,
     }
 }
 

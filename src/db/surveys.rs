@@ -50,6 +50,7 @@ struct QuestionRow {
     prompt_ru: String,
     prompt_en: String,
     max_length: Option<i32>,
+    retired: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -80,6 +81,7 @@ struct NewQuestion<'a> {
     prompt_ru: &'a str,
     prompt_en: &'a str,
     max_length: Option<i32>,
+    retired: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -175,6 +177,7 @@ fn insert_questions(
                 prompt_ru: &q.prompt.ru,
                 prompt_en: &q.prompt.en,
                 max_length: q.max_length.map(|m| m as i32),
+                retired: q.retired,
             })
             .returning(questions::id)
             .get_result::<i32>(conn)?;
@@ -297,6 +300,7 @@ fn assemble(conn: &mut DbConnection, row: SurveyRow) -> QueryResult<Survey> {
             scale,
             options,
             max_length: q.max_length.map(|m| m as u32),
+            retired: q.retired,
         });
     }
     Ok(Survey {

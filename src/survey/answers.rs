@@ -108,7 +108,7 @@ pub fn validate(
 ) -> Result<ValidAnswers, Vec<AnswerProblem>> {
     let mut valid = Map::new();
     let mut problems = Vec::new();
-    for question in &survey.questions {
+    for question in survey.questions.iter().filter(|q| !q.retired) {
         let value = answers.get(&question.code).filter(|v| !is_unanswered(v));
         let outcome = match value {
             None if question.required => Err(Problem::Required),
@@ -127,7 +127,7 @@ pub fn validate(
     }
     let mut unknown: Vec<&String> = answers
         .keys()
-        .filter(|code| survey.question(code).is_none())
+        .filter(|code| survey.question(code).is_none_or(|q| q.retired))
         .collect();
     unknown.sort();
     problems.extend(unknown.into_iter().map(|code| AnswerProblem {
@@ -232,7 +232,7 @@ pub fn from_form(
     let mut answers = Map::new();
     let mut other = Vec::new();
     for (name, raw) in fields {
-        let Some(question) = survey.question(name) else {
+        let Some(question) = survey.question(name).filter(|q| !q.retired) else {
             other.push((name.clone(), raw.clone()));
             continue;
         };

@@ -176,6 +176,9 @@ pub struct QuestionDef {
     /// Longest accepted text, in characters (text questions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
+    /// No longer asked: off the form, its answers and codebook entry kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retired: bool,
 }
 
 impl QuestionDef {
@@ -274,11 +277,13 @@ impl SurveyDefinition {
 
 /// Codes of the questions of `old` that `new` removes or changes beyond their
 /// labels (kind, role, required, scale range or cut points, options, limits).
+/// Retiring a question (or bringing it back) is not a change of structure.
 pub fn structural_changes(old: &SurveyDefinition, new: &SurveyDefinition) -> Vec<String> {
     /// The question with every label blanked out.
     fn skeleton(q: &QuestionDef) -> QuestionDef {
         let mut q = q.clone();
         q.prompt = Localized::default();
+        q.retired = false;
         if let Some(scale) = q.scale.as_mut() {
             scale.low = Localized::default();
             scale.high = Localized::default();
@@ -544,6 +549,7 @@ mod tests {
                     scale: None,
                     options: vec![],
                     max_length: None,
+                    retired: false,
                 },
                 QuestionDef {
                     code: "q".into(),
@@ -554,6 +560,7 @@ mod tests {
                     scale: None,
                     options: vec![],
                     max_length: None,
+                    retired: false,
                 },
             ],
         };

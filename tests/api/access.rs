@@ -143,6 +143,17 @@ on_both_stores! {
         let mut removed = def.clone();
         removed["questions"].as_array_mut().unwrap().remove(0);
         assert_eq!(put(&removed).await.status(), 409);
+        // Retiring an answered question takes it off the form and keeps its history.
+        let mut retired = def.clone();
+        retired["questions"][2]["retired"] = json!(true);
+        assert_eq!(put(&retired).await.status(), 200);
+        let html = app.get("/s/digital-trust").await.text().await.unwrap();
+        assert!(!html.contains(r#"id="q-leak_worry""#));
+        let res = app.submit(json!({"portal_account": "active", "portal_trust": 4, "leak_worry": 2})).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(res.json::<Value>().await.unwrap()["details"][0]["problem"], "unknown_question");
+        let got: Value = app.get("/api/v1/surveys/digital-trust").await.json().await.unwrap();
+        assert_eq!(got["questions"][2]["retired"], true);
         let mut unanswered = def.clone();
         unanswered["questions"][3]["scale"]["max"] = json!(7);
         assert_eq!(put(&unanswered).await.status(), 200);
@@ -469,4 +480,34 @@ async fn the_openapi_document_describes_every_json_route_and_only_those() {
         let body = res.text().await.unwrap();
         assert!(!body.is_empty(), "{method} {path} is not routed");
     }
+}
+
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_request_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.request_timeout = std::time::Duration::from_millis(500)
+    })
+    .await
+    .unwrap();
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"POST /api/v1/surveys/digital-trust/responses HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server kept a half-sent request open");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
 }

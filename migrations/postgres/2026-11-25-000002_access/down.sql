@@ -1,3 +1,4 @@
+ALTER TABLE questions DROP COLUMN retired;
 ALTER TABLE surveys DROP COLUMN targets_source;
 DROP TABLE secrets;
 DROP TABLE targets;

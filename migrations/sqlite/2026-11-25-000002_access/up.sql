@@ -36,3 +36,6 @@ CREATE TABLE secrets (
 );
 
 ALTER TABLE surveys ADD COLUMN targets_source TEXT;
+
+-- A retired question keeps its answers and codebook entry but leaves the form.
+ALTER TABLE questions ADD COLUMN retired BOOLEAN NOT NULL DEFAULT 0;
