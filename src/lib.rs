@@ -3,6 +3,8 @@
 //! Data flows one way: a request enters `routes`, is parsed into `survey`
 //! types, `submission` applies the rules, `db` stores, `pages` renders.
 
+pub mod aggregate;
+pub mod analysis;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -11,6 +13,7 @@ pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod routes;
+pub mod stats;
 pub mod submission;
 pub mod survey;
 pub mod telemetry;

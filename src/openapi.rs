@@ -28,6 +28,66 @@ fn slug() -> Value {
     path_param("slug", "string")
 }
 
+fn query(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+}
+
+/// The parameters of a series, shared by series, shifts and change points.
+fn series_params() -> Vec<Value> {
+    vec![
+        slug(),
+        json!({"name": "question", "in": "query", "required": true, "schema": {"type": "string"}, "description": "question code"}),
+        query(
+            "metric",
+            json!({"enum": ["mean", "top2", "bottom2", "net", "share"]}),
+            "default mean for a scale question; others must name one",
+        ),
+        query(
+            "option",
+            json!({"type": "string"}),
+            "the option code for metric=share (send + as %2B)",
+        ),
+        query(
+            "by",
+            json!({"type": "string"}),
+            "a demographic question: one series per substantive option",
+        ),
+        query(
+            "interval",
+            json!({"enum": ["day", "week", "month", "wave"], "default": "month"}),
+            "week = ISO week from Monday",
+        ),
+        query(
+            "from",
+            json!({"type": "string", "format": "date"}),
+            "inclusive; widened to whole periods",
+        ),
+        query(
+            "to",
+            json!({"type": "string", "format": "date"}),
+            "inclusive; public callers see completed days only",
+        ),
+        query(
+            "weighted",
+            json!({"type": "boolean"}),
+            "default true when the survey has targets",
+        ),
+        query(
+            "smooth",
+            json!({"type": "integer", "minimum": 1, "maximum": 52}),
+            "pool each period with the N-1 before it",
+        ),
+    ]
+}
+
+fn optional_auth(mut op: Value) -> Value {
+    op["security"] = json!([{}, {"bearerAuth": []}, {"basicAuth": []}]);
+    op["description"] = json!(
+        "Public: completed days only. With a researcher or admin token: today too. An unknown token is 401."
+    );
+    op
+}
+
 /// An operation; `admin` adds the token schemes and their 401/403 answers.
 fn op(
     summary: &str,
@@ -94,6 +154,13 @@ pub fn document() -> Value {
                 "429": error("Too many submissions from this address; see Retry-After")}))},
             "/api/v1/surveys/{slug}/responses/{id}": {"delete": op("Remove a spam or test response", true, vec![slug(), path_param("id", "string")], None, json!({
                 "204": {"description": "Removed"}, "404": error("No such survey or response")}))},
+            "/api/v1/surveys/{slug}/series": {"get": optional_auth(op("A time series with 95% intervals", false, series_params(), None, json!({
+                "200": ok("Metadata and points", reference("Series")), "401": error("Unknown or revoked token"),
+                "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+            "/api/v1/surveys/{slug}/series.csv": {"get": optional_auth(op("The same series as CSV", false, series_params(), None, json!({
+                "200": {"description": "survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted",
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
+                "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
             "/api/v1/surveys/{slug}/targets": {
                 "get": op("Weighting targets in use", false, vec![slug()], None, json!({
                     "200": ok("Targets and their source", json!({"type": "object", "properties": {"targets": reference("Targets"), "source": {"type": ["string", "null"]}}})),
@@ -168,7 +235,15 @@ pub fn document() -> Value {
                 "NewEvent": {"type": "object", "required": ["date", "label_ru", "label_en"], "properties": {
                     "date": {"type": "string", "format": "date"}, "label_ru": {"type": "string"}, "label_en": {"type": "string"},
                     "source_url": {"type": ["string", "null"], "format": "uri"}}},
-                "Event": {"allOf": [reference("NewEvent"), {"type": "object", "properties": {"id": {"type": "integer"}}}]}
+                "Event": {"allOf": [reference("NewEvent"), {"type": "object", "properties": {"id": {"type": "integer"}}}]},
+                "Point": {"type": "object", "properties": {
+                    "period_start": {"type": "string", "format": "date"}, "group": {"type": "string"},
+                    "n": {"type": "integer"}, "n_eff": {"type": "number"},
+                    "value": {"type": ["number", "null"]}, "ci_low": {"type": ["number", "null"]}, "ci_high": {"type": ["number", "null"]},
+                    "suppressed": {"type": "boolean"}, "weighted": {"type": "boolean"}}},
+                "Series": {"type": "object", "properties": {
+                    "meta": {"type": "object", "description": "survey, question, text, metric, definition, base, weighting (targets and per raking period the design effect or the failure), min_cell, from, to, generated_at, data_version"},
+                    "points": {"type": "array", "items": reference("Point")}}}
             }
         }
     })

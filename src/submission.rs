@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use diesel::Connection;
 
+use crate::db::aggregates::{self, Pending};
 use crate::db::invitations::{self, CodeState};
 use crate::db::responses::{self, NewResponse, Stored};
 use crate::db::{DbConnection, surveys};
@@ -78,6 +79,8 @@ pub fn submit(
     };
     let valid =
         answers::validate(&survey.definition, &submission.answers).map_err(Refusal::Invalid)?;
+    let mut sums = Pending::default();
+    sums.add_response(&survey.definition, today, wave_id, valid.as_map(), 1.0, 1);
     let response = NewResponse {
         id: Uuid::new_v4().to_string(),
         survey_id: survey.id,
@@ -99,7 +102,9 @@ pub fn submit(
         {
             return Err(Refusal::InvitationSpent);
         }
-        Ok(responses::insert(conn, &response)?)
+        let receipt = responses::insert(conn, &response)?;
+        aggregates::apply(conn, survey.id, &sums, 1)?;
+        Ok(receipt)
     });
     match outcome {
         Ok(receipt) => Ok(Stored::Created(receipt)),
@@ -112,6 +117,28 @@ pub fn submit(
         }
         Err(refusal) => Err(refusal),
     }
+}
+
+/// Removes one response and its share of the aggregates; false if unknown.
+pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::QueryResult<bool> {
+    conn.transaction(|conn| {
+        let Some(row) = responses::find(conn, survey.id, id)? else {
+            return Ok(false);
+        };
+        let answers: Map<String, Value> = serde_json::from_str(&row.answers)
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+        let mut sums = Pending::default();
+        sums.add_response(
+            &survey.definition,
+            row.submitted_date,
+            row.wave_id,
+            &answers,
+            row.base_weight,
+            -1,
+        );
+        aggregates::apply(conn, survey.id, &sums, 1)?;
+        responses::delete(conn, survey.id, id)
+    })
 }
 
 /// The wave a response given today belongs to: none for a survey without

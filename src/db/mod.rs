@@ -1,6 +1,7 @@
 //! The store: a pool of connections to SQLite or PostgreSQL, its migrations, and
 //! one module per table family. Nothing here knows about HTTP.
 
+pub mod aggregates;
 pub mod connection;
 pub mod events;
 pub mod invitations;
@@ -50,6 +51,10 @@ impl Store {
         let mut first =
             connection::establish(url).with_context(|| format!("connecting to {url}"))?;
         run_migrations(&mut first).context("running migrations")?;
+        let repaired = aggregates::repair(&mut first).context("rebuilding aggregates")?;
+        if !repaired.is_empty() {
+            tracing::warn!(surveys = ?repaired, "aggregates were rebuilt from stored responses");
+        }
         drop(first);
         let size = if url.is_sqlite() { 8 } else { 16 };
         let pool = Pool::builder()

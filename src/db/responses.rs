@@ -93,6 +93,33 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[NewResponse]) -> QueryResult
     })
 }
 
+/// A stored response, as the aggregates need it.
+#[derive(Debug, Clone, Queryable)]
+pub struct StoredResponse {
+    pub submitted_date: NaiveDate,
+    pub wave_id: Option<i32>,
+    pub base_weight: f64,
+    pub answers: String,
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    id: &str,
+) -> QueryResult<Option<StoredResponse>> {
+    responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::id.eq(id))
+        .select((
+            responses::submitted_date,
+            responses::wave_id,
+            responses::base_weight,
+            responses::answers,
+        ))
+        .first(conn)
+        .optional()
+}
+
 pub fn count(conn: &mut DbConnection, survey_id: i32) -> QueryResult<i64> {
     responses::table
         .filter(responses::survey_id.eq(survey_id))

@@ -16,6 +16,8 @@ diesel::table! {
         synthetic -> Bool,
         created_at -> Timestamp,
         targets_source -> Nullable<Text>,
+        data_version -> BigInt,
+        aggregates_ok -> Bool,
     }
 }
 
@@ -144,6 +146,28 @@ diesel::table! {
 diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(targets -> surveys (survey_id));
 
+diesel::table! {
+    agg_pieces (survey_id, question, week_start, month_start, wave_id, cell) {
+        survey_id -> Integer,
+        week_start -> Integer,
+        month_start -> Integer,
+        wave_id -> Integer,
+        cell -> Text,
+        question -> Text,
+        sums -> Text,
+    }
+}
+
+diesel::table! {
+    agg_days (survey_id, day, wave_id, cell) {
+        survey_id -> Integer,
+        day -> Integer,
+        wave_id -> Integer,
+        cell -> Text,
+        sums -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     surveys,
     questions,
@@ -156,4 +180,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     targets,
     secrets,
+    agg_pieces,
+    agg_days,
 );

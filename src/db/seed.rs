@@ -5,7 +5,7 @@ use anyhow::Context;
 use diesel::Connection;
 use uuid::Uuid;
 
-use crate::db::{DbConnection, events, responses, surveys, targets};
+use crate::db::{DbConnection, aggregates, events, responses, surveys, targets};
 use crate::survey::demo::{self, Generator};
 
 /// Responses generated and stored per transaction.
@@ -42,6 +42,11 @@ pub fn load_demo(
         return Ok(survey_id);
     }
     surveys::mark_synthetic(conn, survey_id)?;
+    let definition = demo::definition();
+    // Responses go in batch by batch; their sums once at the end. Until then
+    // the survey is marked, so a load cut short is repaired at the next start.
+    aggregates::set_ok(conn, survey_id, false)?;
+    let mut sums = aggregates::Pending::default();
     let mut generator = Generator::new(seed);
     // Random UUIDv4 ids, handed out in ascending order: the B-tree then fills
     // page after page instead of rewriting random pages in every commit (7x
@@ -57,6 +62,7 @@ pub fn load_demo(
         let size = BATCH.min((count - stored) as usize);
         for _ in 0..size {
             let response = generator.next_response();
+            sums.add_response(&definition, response.date, None, &response.answers, 1.0, 1);
             batch.push(responses::NewResponse {
                 // Ids are never derived from the seed, so loading twice with one
                 // seed adds rows instead of colliding.
@@ -74,5 +80,10 @@ pub fn load_demo(
         stored += size as u64;
         progress(stored);
     }
+    conn.transaction(|conn| {
+        aggregates::apply(conn, survey_id, &sums, 1)?;
+        aggregates::set_ok(conn, survey_id, true)
+    })
+    .context("storing demo aggregates")?;
     Ok(survey_id)
 }

@@ -404,7 +404,7 @@ pub async fn delete_response(
     let (slug, id) = path.into_inner();
     let survey = survey_or_404(&store, slug).await?;
     let deleted = with_conn(&store, move |conn| {
-        Ok(responses::delete(conn, survey.id, &id)?)
+        Ok(crate::submission::remove(conn, &survey, &id)?)
     })
     .await?;
     if !deleted {

@@ -1,6 +1,7 @@
 //! Thin handlers by audience: parse → call → respond. The route table is here.
 
 mod admin;
+mod analysis;
 mod ops;
 mod read;
 mod respond;
@@ -41,6 +42,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, metrics_on_public_port: bool) {
             web::get().to(read::get_targets),
         )
         .route("/api/v1/events", web::get().to(read::list_events))
+        .route(
+            "/api/v1/surveys/{slug}/series",
+            web::get().to(analysis::get_series),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/series.csv",
+            web::get().to(analysis::get_series_csv),
+        )
         // admins
         .route("/api/v1/surveys", web::post().to(admin::create_survey))
         .route(

@@ -95,8 +95,8 @@ impl ValidAnswers {
         self.0.get(code)
     }
 
-    pub fn into_map(self) -> Map<String, Value> {
-        self.0
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
     }
 }
 

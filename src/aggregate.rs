@@ -1,0 +1,127 @@
+//! What one response adds to the aggregates: its demographic cell, its piece
+//! of time, and the sums of its base weight under each answer value.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde_json::{Map, Value};
+
+use crate::stats::sums::{ANSWERED, AllSums, QuestionSums, Sums};
+use crate::survey::{QuestionKind, Role, SurveyDefinition};
+
+/// The question key whose sums count everyone (raking uses all respondents).
+pub const EVERYONE: &str = "";
+
+/// Monday of the ISO week.
+pub fn week_start(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+pub fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
+}
+
+/// The demographic cell: `code=answer` for every demographic question, in
+/// survey order (`code=` when unanswered). Self-describing, so a definition
+/// that gains a demographic question does not garble older cells.
+pub fn cell_of(def: &SurveyDefinition, answers: &Map<String, Value>) -> String {
+    def.questions
+        .iter()
+        .filter(|q| q.role == Role::Demographic)
+        .map(|q| {
+            format!(
+                "{}={}",
+                q.code,
+                answers.get(&q.code).and_then(Value::as_str).unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The answer of `dimension` in a cell key ("" when unanswered).
+pub fn cell_value<'a>(cell: &'a str, dimension: &str) -> &'a str {
+    cell.split('|')
+        .find_map(|part| part.strip_prefix(dimension)?.strip_prefix('='))
+        .unwrap_or("")
+}
+
+/// The value codes an answer counts under.
+fn value_codes(kind: QuestionKind, value: &Value) -> Vec<String> {
+    match (kind, value) {
+        (QuestionKind::YesNo, Value::Bool(b)) => vec![if *b { "yes" } else { "no" }.to_string()],
+        (_, Value::Number(n)) => vec![n.to_string()],
+        (_, Value::String(s)) => vec![s.clone()],
+        (_, Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Sums of one response: everyone (`""`), and each answered question other
+/// than free text.
+pub fn sums_of(def: &SurveyDefinition, answers: &Map<String, Value>, base_weight: f64) -> AllSums {
+    let one = Sums::one(base_weight);
+    let mut all = AllSums::new();
+    all.insert(
+        EVERYONE.to_string(),
+        QuestionSums::from([(ANSWERED.to_string(), one)]),
+    );
+    for question in &def.questions {
+        if question.kind == QuestionKind::Text {
+            continue;
+        }
+        let Some(value) = answers.get(&question.code) else {
+            continue;
+        };
+        let mut sums = QuestionSums::from([(ANSWERED.to_string(), one)]);
+        for code in value_codes(question.kind, value) {
+            sums.insert(code, one);
+        }
+        all.insert(question.code.clone(), sums);
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::demo;
+    use serde_json::json;
+
+    #[test]
+    fn weeks_start_on_monday_and_months_on_the_first() {
+        let d = NaiveDate::from_ymd_opt(2023, 4, 2).unwrap(); // a Sunday
+        assert_eq!(week_start(d), NaiveDate::from_ymd_opt(2023, 3, 27).unwrap());
+        assert_eq!(month_start(d), NaiveDate::from_ymd_opt(2023, 4, 1).unwrap());
+    }
+
+    #[test]
+    fn a_response_counts_in_its_cell_under_each_value() {
+        let def = demo::definition();
+        let answers = json!({"portal_account": "active", "portal_trust": 4, "concerns": ["data_leak", "surveillance"],
+            "comment": "hi", "age_band": "65+", "settlement": "na"});
+        let answers = answers.as_object().unwrap();
+        let cell = cell_of(&def, answers);
+        assert_eq!(cell, "age_band=65+|region=|settlement=na");
+        assert_eq!(cell_value(&cell, "age_band"), "65+");
+        assert_eq!(cell_value(&cell, "region"), "");
+        let sums = sums_of(&def, answers, 2.0);
+        assert_eq!(
+            sums[""]["*"],
+            Sums {
+                n: 1,
+                sb: 2.0,
+                sb2: 4.0
+            }
+        );
+        assert_eq!(sums["portal_trust"].keys().collect::<Vec<_>>(), ["*", "4"]);
+        assert_eq!(
+            sums["concerns"].keys().collect::<Vec<_>>(),
+            ["*", "data_leak", "surveillance"]
+        );
+        assert!(!sums.contains_key("comment"));
+        assert!(sums.contains_key("age_band"));
+    }
+}

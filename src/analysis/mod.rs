@@ -1,0 +1,6 @@
+//! Analysis for researchers: series, before/after shifts and change points,
+//! built from the aggregates with the estimators of `stats`.
+
+pub mod params;
+pub mod report;
+pub mod series;

@@ -1,0 +1,413 @@
+//! Series parameters: parsed and checked once against the survey, then trusted.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use crate::error::Detail;
+use crate::survey::{QuestionDef, QuestionKind, Role, SurveyDefinition};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Mean,
+    Top2,
+    Bottom2,
+    Net,
+    Share,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Mean => "mean",
+            Metric::Top2 => "top2",
+            Metric::Bottom2 => "bottom2",
+            Metric::Net => "net",
+            Metric::Share => "share",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Metric> {
+        Some(match s {
+            "mean" => Metric::Mean,
+            "top2" => Metric::Top2,
+            "bottom2" => Metric::Bottom2,
+            "net" => Metric::Net,
+            "share" => Metric::Share,
+            _ => return None,
+        })
+    }
+
+    /// Shares and nets are shown in percent / points; means in scale units.
+    pub fn scale_factor(self) -> f64 {
+        if self == Metric::Mean { 1.0 } else { 100.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Wave,
+}
+
+impl Interval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+            Interval::Wave => "wave",
+        }
+    }
+}
+
+/// A checked series request.
+#[derive(Debug, Clone)]
+pub struct SeriesSpec {
+    pub question: QuestionDef,
+    pub metric: Metric,
+    pub option: Option<String>,
+    pub by: Option<QuestionDef>,
+    pub interval: Interval,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub weighted: bool,
+    pub smooth: usize,
+}
+
+/// The parameters every series-shaped endpoint takes, plus its own `extra`.
+pub const SERIES_PARAMS: &[&str] = &[
+    "question", "metric", "option", "by", "interval", "from", "to", "weighted", "smooth",
+];
+
+/// The longest smoothing window.
+pub const MAX_SMOOTH: usize = 52;
+
+fn date(
+    params: &HashMap<String, String>,
+    name: &str,
+    problems: &mut Vec<Detail>,
+) -> Option<NaiveDate> {
+    let raw = params.get(name)?;
+    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            problems.push(Detail::field(name, "invalid_date", "use YYYY-MM-DD"));
+            None
+        }
+    }
+}
+
+/// Parses series parameters. `extra` names the other parameters the endpoint
+/// accepts; anything else is refused.
+pub fn parse(
+    def: &SurveyDefinition,
+    has_targets: bool,
+    has_waves: bool,
+    params: &HashMap<String, String>,
+    extra: &[&str],
+) -> Result<SeriesSpec, Vec<Detail>> {
+    let mut problems = Vec::new();
+    let mut unknown: Vec<&String> = params
+        .keys()
+        .filter(|k| !SERIES_PARAMS.contains(&k.as_str()) && !extra.contains(&k.as_str()))
+        .collect();
+    unknown.sort();
+    for name in unknown {
+        problems.push(Detail::field(
+            name.clone(),
+            "unknown_parameter",
+            "not a parameter of this endpoint",
+        ));
+    }
+    let question = match params.get("question") {
+        None => {
+            problems.push(Detail::field(
+                "question",
+                "required",
+                "name a question code",
+            ));
+            None
+        }
+        Some(code) => match def.question(code) {
+            Some(q) if q.kind != QuestionKind::Text => Some(q.clone()),
+            Some(_) => {
+                problems.push(Detail::field(
+                    "question",
+                    "not_measurable",
+                    "free-text questions have no series",
+                ));
+                None
+            }
+            None => {
+                problems.push(Detail::field(
+                    "question",
+                    "unknown_question",
+                    format!("no question {code:?}"),
+                ));
+                None
+            }
+        },
+    };
+    let metric = match params.get("metric").map(|m| (m, Metric::parse(m))) {
+        Some((_, Some(m))) => Some(m),
+        Some((m, None)) => {
+            problems.push(Detail::field(
+                "metric",
+                "unknown_metric",
+                format!("{m:?}: use mean, top2, bottom2, net or share"),
+            ));
+            None
+        }
+        None => match &question {
+            Some(q) if q.kind == QuestionKind::Scale => Some(Metric::Mean),
+            Some(_) => {
+                problems.push(Detail::field(
+                    "metric",
+                    "required",
+                    "this question needs metric=share and an option",
+                ));
+                None
+            }
+            None => None,
+        },
+    };
+    let option = params.get("option").cloned();
+    if let (Some(q), Some(m)) = (&question, metric) {
+        let is_scale = q.kind == QuestionKind::Scale;
+        if matches!(
+            m,
+            Metric::Mean | Metric::Top2 | Metric::Bottom2 | Metric::Net
+        ) && !is_scale
+        {
+            problems.push(Detail::field(
+                "metric",
+                "not_applicable",
+                format!("{} needs a scale question", m.as_str()),
+            ));
+        }
+        match (m, &option) {
+            (Metric::Share, None) => problems.push(Detail::field(
+                "option",
+                "required",
+                "share needs option=CODE",
+            )),
+            (Metric::Share, Some(o)) if !option_exists(q, o) => problems.push(Detail::field(
+                "option",
+                "unknown_option",
+                format!("{o:?} is not an answer of {}", q.code),
+            )),
+            (Metric::Share, Some(_)) => {}
+            (_, Some(_)) => problems.push(Detail::field(
+                "option",
+                "not_applicable",
+                "option goes with metric=share",
+            )),
+            (_, None) => {}
+        }
+    }
+    let by = match params.get("by") {
+        None => None,
+        Some(code) => match def.question(code) {
+            Some(q) if q.role == Role::Demographic => Some(q.clone()),
+            _ => {
+                problems.push(Detail::field(
+                    "by",
+                    "unknown_dimension",
+                    format!("{code:?} is not a demographic question"),
+                ));
+                None
+            }
+        },
+    };
+    let interval = match params.get("interval").map(String::as_str) {
+        None | Some("month") => Interval::Month,
+        Some("day") => Interval::Day,
+        Some("week") => Interval::Week,
+        Some("wave") if has_waves => Interval::Wave,
+        Some("wave") => {
+            problems.push(Detail::field(
+                "interval",
+                "no_waves",
+                "this survey has no waves",
+            ));
+            Interval::Month
+        }
+        Some(other) => {
+            problems.push(Detail::field(
+                "interval",
+                "unknown_interval",
+                format!("{other:?}: use day, week, month or wave"),
+            ));
+            Interval::Month
+        }
+    };
+    let from = date(params, "from", &mut problems);
+    let to = date(params, "to", &mut problems);
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        problems.push(Detail::field(
+            "from",
+            "after_to",
+            "from must not be after to",
+        ));
+    }
+    let weighted = match params.get("weighted").map(String::as_str) {
+        None => has_targets,
+        Some("true") => true,
+        Some("false") => false,
+        Some(_) => {
+            problems.push(Detail::field("weighted", "invalid", "true or false"));
+            false
+        }
+    };
+    let smooth = match params.get("smooth") {
+        None => 1,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_SMOOTH).contains(&n) => n,
+            _ => {
+                problems.push(Detail::field(
+                    "smooth",
+                    "out_of_range",
+                    format!("a whole number of periods, 1 to {MAX_SMOOTH}"),
+                ));
+                1
+            }
+        },
+    };
+    match (question, metric) {
+        (Some(question), Some(metric)) if problems.is_empty() => Ok(SeriesSpec {
+            question,
+            metric,
+            option,
+            by,
+            interval,
+            from,
+            to,
+            weighted,
+            smooth,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn option_exists(q: &QuestionDef, code: &str) -> bool {
+    match q.kind {
+        QuestionKind::Scale => {
+            q.option(code).is_some()
+                || code
+                    .parse::<i64>()
+                    .is_ok_and(|v| q.scale.as_ref().is_some_and(|s| s.contains(v)))
+        }
+        QuestionKind::YesNo => code == "yes" || code == "no",
+        _ => q.option(code).is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::demo;
+
+    fn check(pairs: &[(&str, &str)]) -> Result<SeriesSpec, Vec<String>> {
+        let params = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse(&demo::definition(), true, false, &params, &[]).map_err(|ps| {
+            ps.into_iter()
+                .map(|d| format!("{}:{}", d.field.unwrap(), d.problem))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_scale_question_defaults_to_its_mean_monthly_and_weighted() {
+        let spec = check(&[("question", "portal_trust")]).unwrap();
+        assert_eq!(
+            (spec.metric, spec.interval, spec.weighted, spec.smooth),
+            (Metric::Mean, Interval::Month, true, 1)
+        );
+        let spec = check(&[
+            ("question", "concerns"),
+            ("metric", "share"),
+            ("option", "data_leak"),
+            ("by", "age_band"),
+            ("weighted", "false"),
+        ])
+        .unwrap();
+        assert_eq!(spec.by.unwrap().code, "age_band");
+        assert!(!spec.weighted);
+        assert!(
+            check(&[
+                ("question", "portal_trust"),
+                ("metric", "share"),
+                ("option", "5")
+            ])
+            .is_ok()
+        );
+        assert!(
+            check(&[
+                ("question", "portal_trust"),
+                ("metric", "share"),
+                ("option", "dk")
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn ill_fitting_parameters_are_named() {
+        assert_eq!(
+            check(&[("question", "concerns"), ("metric", "mean")]).unwrap_err(),
+            ["metric:not_applicable"]
+        );
+        assert_eq!(
+            check(&[("question", "concerns")]).unwrap_err(),
+            ["metric:required"]
+        );
+        assert_eq!(
+            check(&[("question", "portal_account"), ("metric", "share")]).unwrap_err(),
+            ["option:required"]
+        );
+        assert_eq!(
+            check(&[
+                ("question", "portal_account"),
+                ("metric", "share"),
+                ("option", "x")
+            ])
+            .unwrap_err(),
+            ["option:unknown_option"]
+        );
+        assert_eq!(
+            check(&[("question", "nope")]).unwrap_err(),
+            ["question:unknown_question"]
+        );
+        assert_eq!(
+            check(&[("question", "comment")]).unwrap_err(),
+            ["question:not_measurable"]
+        );
+        assert_eq!(
+            check(&[
+                ("question", "portal_trust"),
+                ("from", "2024-01-02"),
+                ("to", "2024-01-01"),
+                ("interval", "wave"),
+                ("by", "portal_account"),
+                ("smooth", "0"),
+                ("colour", "red")
+            ])
+            .unwrap_err(),
+            [
+                "colour:unknown_parameter",
+                "by:unknown_dimension",
+                "interval:no_waves",
+                "from:after_to",
+                "smooth:out_of_range"
+            ]
+        );
+    }
+}

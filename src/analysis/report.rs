@@ -1,0 +1,170 @@
+//! What a series says about itself (the metadata a reader needs to trust
+//! it) and its CSV form.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::analysis::params::{Metric, SeriesSpec};
+use crate::analysis::series::{Point, Series};
+use crate::db::targets::StoredTargets;
+use crate::survey::{QuestionKind, Survey};
+
+/// Said on every output: what the intervals cover and what they do not.
+pub const SAMPLING_NOTE: &str = "Responses come from whoever answers (an opt-in sample): intervals describe sampling variation under the weights, not self-selection. Recent figures can move as late answers arrive and when targets change.";
+
+pub fn definition(spec: &SeriesSpec) -> String {
+    let q = &spec.question;
+    let list = |v: Vec<i32>| v.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
+    match spec.metric {
+        Metric::Mean => {
+            let s = q.scale.as_ref();
+            format!(
+                "Weighted mean of the {}-{} answers, in scale units.",
+                s.map_or(0, |s| s.min),
+                s.map_or(0, |s| s.max)
+            )
+        }
+        Metric::Top2 => format!(
+            "Percent answering {}.",
+            list(
+                q.scale
+                    .as_ref()
+                    .map(|s| s.positive_values())
+                    .unwrap_or_default()
+            )
+        ),
+        Metric::Bottom2 => format!(
+            "Percent answering {}.",
+            list(
+                q.scale
+                    .as_ref()
+                    .map(|s| s.negative_values())
+                    .unwrap_or_default()
+            )
+        ),
+        Metric::Net => "Top-2 minus bottom-2, in percentage points.".to_string(),
+        Metric::Share if q.kind == QuestionKind::MultiChoice => {
+            format!(
+                "Percent of respondents who answered the question choosing {:?}.",
+                spec.option.as_deref().unwrap_or("")
+            )
+        }
+        Metric::Share => format!(
+            "Percent choosing {:?}.",
+            spec.option.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+pub fn base(spec: &SeriesSpec) -> String {
+    let non_substantive_share = spec.metric == Metric::Share
+        && spec
+            .option
+            .as_deref()
+            .is_some_and(|o| spec.question.option(o).is_some_and(|o| o.non_substantive));
+    if non_substantive_share {
+        "Every answer to the question, non-substantive ones included.".into()
+    } else {
+        "Substantive answers only: non-substantive options (don't know, prefer not to say) are left out.".into()
+    }
+}
+
+#[derive(Serialize)]
+pub struct SeriesBody<'a> {
+    pub meta: Value,
+    pub points: &'a [Point],
+}
+
+pub fn meta(
+    survey: &Survey,
+    spec: &SeriesSpec,
+    series: &Series,
+    targets: &StoredTargets,
+    min_cell: u32,
+    public: bool,
+) -> Value {
+    json!({
+        "survey": survey.definition.slug,
+        "question": spec.question.code,
+        "text": spec.question.prompt,
+        "metric": spec.metric.as_str(),
+        "option": spec.option,
+        "by": spec.by.as_ref().map(|q| q.code.clone()),
+        "groups": series.groups,
+        "interval": spec.interval.as_str(),
+        "smooth": spec.smooth,
+        "definition": definition(spec),
+        "base": base(spec),
+        "units": match spec.metric { Metric::Mean => "scale units", Metric::Net => "percentage points", _ => "percent" },
+        "weighting": {
+            "weighted": series.weighted,
+            "method": "raking to the targets per wave, else per calendar month; factors capped to [0.2, 5] x their mean",
+            "targets": if series.weighted { json!(targets.shares) } else { Value::Null },
+            "source": if series.weighted { json!(targets.source) } else { Value::Null },
+            "periods": series.weighting,
+        },
+        "min_cell": min_cell,
+        "from": series.from,
+        "to": series.to,
+        "completed_days_only": public,
+        "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data_version": series.data_version,
+        "synthetic_data": survey.synthetic,
+        "note": SAMPLING_NOTE,
+    })
+}
+
+pub const CSV_HEADER: [&str; 15] = [
+    "survey",
+    "question",
+    "metric",
+    "option",
+    "group_by",
+    "group",
+    "period_start",
+    "interval",
+    "n",
+    "n_eff",
+    "value",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+    "weighted",
+];
+
+fn number(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The series as CSV, columns in the order the product contract fixes.
+pub fn csv(survey: &Survey, spec: &SeriesSpec, points: &[Point]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(CSV_HEADER)?;
+    let by = spec.by.as_ref().map(|q| q.code.as_str()).unwrap_or("");
+    for p in points {
+        out.write_record([
+            survey.definition.slug.as_str(),
+            spec.question.code.as_str(),
+            spec.metric.as_str(),
+            spec.option.as_deref().unwrap_or(""),
+            by,
+            p.group.as_str(),
+            &p.period_start.to_string(),
+            spec.interval.as_str(),
+            &p.n.to_string(),
+            &p.n_eff.to_string(),
+            &number(p.value),
+            &number(p.ci_low),
+            &number(p.ci_high),
+            if p.suppressed { "true" } else { "false" },
+            if p.weighted { "true" } else { "false" },
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The first day a public reader may not see yet.
+pub fn public_last_day(today: NaiveDate) -> NaiveDate {
+    today.pred_opt().unwrap_or(today)
+}
