@@ -119,6 +119,43 @@ pub fn submit(
     }
 }
 
+/// Stores validated answers as a response of a given date and wave, with its
+/// aggregates, in one transaction (imports and tests; no submission id).
+pub fn store_dated(
+    conn: &mut DbConnection,
+    survey: &Survey,
+    date: NaiveDate,
+    wave_id: Option<i32>,
+    lang: Lang,
+    valid: &answers::ValidAnswers,
+    base_weight: f64,
+) -> diesel::QueryResult<String> {
+    let mut sums = Pending::default();
+    sums.add_response(
+        &survey.definition,
+        date,
+        wave_id,
+        valid.as_map(),
+        base_weight,
+        1,
+    );
+    let response = NewResponse {
+        id: Uuid::new_v4().to_string(),
+        survey_id: survey.id,
+        wave_id,
+        submitted_date: date,
+        lang: lang.as_str().to_string(),
+        submission_id: None,
+        base_weight,
+        answers: valid.to_json(),
+    };
+    conn.transaction(|conn| {
+        responses::insert(conn, &response)?;
+        aggregates::apply(conn, survey.id, &sums, 1)?;
+        Ok(response.id.clone())
+    })
+}
+
 /// Removes one response and its share of the aggregates; false if unknown.
 pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::QueryResult<bool> {
     conn.transaction(|conn| {

@@ -129,16 +129,29 @@ fn corrupt(e: String) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("aggregate sums: {e}").into())
 }
 
-/// Writes pending sums into the tables (inside the caller's transaction).
+/// Writes a bulk load's sums (inside the caller's transaction): plain inserts
+/// when the survey has no aggregates yet, else row by row. On PostgreSQL the
+/// tables are locked against concurrent writers for the rest of the transaction.
+pub fn apply_bulk(conn: &mut DbConnection, survey_id: i32, pending: &Pending) -> QueryResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("LOCK TABLE agg_pieces, agg_days IN SHARE ROW EXCLUSIVE MODE")
+            .execute(c)?;
+    }
+    if has_any(conn, survey_id)? {
+        apply(conn, survey_id, pending, 1)
+    } else {
+        insert_fresh(conn, survey_id, pending)
+    }
+}
+
+/// Writes pending sums into the tables (inside the caller's transaction),
+/// each row read, merged and written back.
 pub fn apply(
     conn: &mut DbConnection,
     survey_id: i32,
     pending: &Pending,
     sign: i64,
 ) -> QueryResult<()> {
-    if !has_any(conn, survey_id)? {
-        return insert_fresh(conn, survey_id, pending);
-    }
     for (piece, cell, question, delta) in pending.piece_rows() {
         let key = agg_pieces::table
             .filter(agg_pieces::survey_id.eq(survey_id))
@@ -312,7 +325,7 @@ pub fn rebuild(conn: &mut DbConnection, survey_id: i32, def: &SurveyDefinition) 
             .execute(conn)?;
         diesel::delete(agg_days::table.filter(agg_days::survey_id.eq(survey_id))).execute(conn)?;
         let pending = scan(conn, survey_id, def)?;
-        apply(conn, survey_id, &pending, 1)?;
+        apply_bulk(conn, survey_id, &pending)?;
         set_ok(conn, survey_id, true)
     })
 }

@@ -81,7 +81,7 @@ pub fn load_demo(
         progress(stored);
     }
     conn.transaction(|conn| {
-        aggregates::apply(conn, survey_id, &sums, 1)?;
+        aggregates::apply_bulk(conn, survey_id, &sums)?;
         aggregates::set_ok(conn, survey_id, true)
     })
     .context("storing demo aggregates")?;

@@ -135,6 +135,9 @@ pub async fn spawn_app_with(
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
     let test_store = TestStore::new(backend)?;
+    if std::env::var("TEST_LOG").is_ok() {
+        trustpulse::telemetry::init_logging(false);
+    }
     let mut settings = Settings::new(test_store.url.clone());
     adjust(&mut settings);
     let store = Store::open(&test_store.url).expect("opening the test store");

@@ -2,6 +2,7 @@
 //! against a fresh store (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 
 mod access;
+mod analysis;
 mod helpers;
 mod operations;
 mod store;

@@ -1,0 +1,339 @@
+//! Series, shifts and change points against hand-worked values, on both stores.
+
+use chrono::NaiveDate;
+use trustpulse::auth::Role;
+use trustpulse::db::{self, aggregates};
+use trustpulse::submission;
+use trustpulse::survey::{Lang, answers};
+
+use crate::helpers::*;
+use crate::on_both_stores;
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+impl TestApp {
+    /// Stores answers dated `date` (validated, with aggregates), as an import would.
+    pub fn store(&self, date: &str, answers: Value, weight: f64) -> String {
+        let mut conn = self.store.get().unwrap();
+        let survey = db::surveys::find_by_slug(&mut conn, "digital-trust")
+            .unwrap()
+            .unwrap();
+        let valid = answers::validate(&survey.definition, answers.as_object().unwrap()).unwrap();
+        submission::store_dated(
+            &mut conn,
+            &survey,
+            day(date),
+            None,
+            Lang::Ru,
+            &valid,
+            weight,
+        )
+        .unwrap()
+    }
+
+    /// The demo survey with no targets: series are unweighted.
+    pub fn unweighted_demo(&self) -> i32 {
+        let id = self.with_demo_survey();
+        db::targets::replace(
+            &mut self.store.get().unwrap(),
+            id,
+            &Default::default(),
+            None,
+        )
+        .unwrap();
+        id
+    }
+
+    pub async fn series(&self, query: &str) -> Value {
+        let res = self
+            .get(&format!("/api/v1/surveys/digital-trust/series?{query}"))
+            .await;
+        assert_eq!(res.status(), 200, "{query}");
+        res.json().await.unwrap()
+    }
+}
+
+fn trust(v: Value, settlement: &str) -> Value {
+    json!({"portal_account": "active", "portal_trust": v, "settlement": settlement})
+}
+
+/// Ten answers 1,2,3,4,5,1,2,3,4,5 and one "don't know", in January 2024.
+fn store_january(app: &TestApp) {
+    for (i, v) in [1, 2, 3, 4, 5, 1, 2, 3, 4, 5].iter().enumerate() {
+        app.store(
+            &format!("2024-01-{:02}", 3 + i),
+            trust(json!(v), "city"),
+            1.0,
+        );
+    }
+    app.store("2024-01-20", trust(json!("dk"), "city"), 1.0);
+}
+
+async fn spawn_small_cells(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |s| {
+        s.submit_rate = 100_000;
+        s.min_cell = 10;
+    })
+    .await
+}
+
+macro_rules! on_both_stores_small_cells {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                use super::*;
+                async fn run($app: TestApp) $body
+                #[tokio::test]
+                async fn sqlite() { run(spawn_small_cells(Backend::Sqlite).await.unwrap()).await }
+                #[tokio::test]
+                async fn postgres() { if let Some(app) = spawn_small_cells(Backend::Postgres).await { run(app).await } }
+            }
+        )*
+    };
+}
+
+fn point(body: &Value, i: usize) -> &Value {
+    &body["points"][i]
+}
+
+fn close(v: &Value, expected: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    assert!((got - expected).abs() < 1e-3, "{got} vs {expected}");
+}
+
+on_both_stores_small_cells! {
+    async fn a_monthly_mean_top2_net_and_dk_share_match_hand_worked_values(app) {
+        app.unweighted_demo();
+        store_january(&app);
+        // mean 3, SE = √(10/9 · 20/100) = 0.471405, t(0.975, 9) = 2.262157
+        let body = app.series("question=portal_trust&from=2024-01-01&to=2024-01-31").await;
+        assert_eq!(body["meta"]["metric"], "mean");
+        assert_eq!(body["meta"]["weighting"]["weighted"], false);
+        let p = point(&body, 0);
+        assert_eq!((p["period_start"].as_str(), p["n"].as_i64(), p["suppressed"].as_bool()), (Some("2024-01-01"), Some(10), Some(false)));
+        close(&p["value"], 3.0);
+        close(&p["ci_low"], 1.933609);
+        close(&p["ci_high"], 4.066391);
+        close(&p["n_eff"], 10.0);
+        // top2: 4 of 10 = 40%, Wilson at 10 = [16.818, 68.7326]
+        let p = app.series("question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31").await;
+        close(&point(&p, 0)["value"], 40.0);
+        close(&point(&p, 0)["ci_low"], 16.818);
+        close(&point(&p, 0)["ci_high"], 68.7326);
+        // net: 4 − 4 = 0 points
+        let p = app.series("question=portal_trust&metric=net&from=2024-01-01&to=2024-01-31").await;
+        close(&point(&p, 0)["value"], 0.0);
+        // "don't know" over every answer: 1 of 11, Wilson = [1.6232, 37.7358]
+        let p = app.series("question=portal_trust&metric=share&option=dk&from=2024-01-01&to=2024-01-31").await;
+        assert_eq!(point(&p, 0)["n"], 11);
+        close(&point(&p, 0)["value"], 100.0 / 11.0);
+        close(&point(&p, 0)["ci_low"], 1.6232);
+        close(&point(&p, 0)["ci_high"], 37.7358);
+    }
+
+    async fn empty_periods_are_points_with_n_zero_and_the_range_widens_to_whole_periods(app) {
+        app.unweighted_demo();
+        store_january(&app);
+        app.store("2024-03-05", trust(json!(4), "city"), 1.0);
+        let body = app.series("question=portal_trust&from=2024-01-15&to=2024-03-02").await;
+        assert_eq!(body["meta"]["from"], "2024-01-01");
+        assert_eq!(body["meta"]["to"], "2024-03-31");
+        let points = body["points"].as_array().unwrap();
+        assert_eq!(points.len(), 3);
+        assert_eq!(points[1]["period_start"], "2024-02-01");
+        assert_eq!((points[1]["n"].as_i64(), points[1]["suppressed"].as_bool(), points[1]["value"].is_null()), (Some(0), Some(true), true));
+        // March has one answer: below the minimum cell, suppressed with no value.
+        assert_eq!((points[2]["n"].as_i64(), points[2]["suppressed"].as_bool(), points[2]["value"].is_null()), (Some(1), Some(true), true));
+        let weekly = app.series("question=portal_trust&interval=week&from=2024-01-03&to=2024-01-03").await;
+        assert_eq!(weekly["meta"]["from"], "2024-01-01");
+        assert_eq!(weekly["meta"]["to"], "2024-01-07");
+        assert_eq!(weekly["points"][0]["n"], 5);
+    }
+
+    async fn one_hidden_group_also_hides_the_next_smallest(app) {
+        app.unweighted_demo();
+        for i in 0..12 { app.store("2024-01-10", trust(json!(1 + i % 5), "city"), 1.0); }
+        for i in 0..3 { app.store("2024-01-10", trust(json!(1 + i % 5), "town"), 1.0); }
+        for i in 0..11 { app.store("2024-01-10", trust(json!(1 + i % 5), "village"), 1.0); }
+        let body = app.series("question=portal_trust&by=settlement&from=2024-01-01&to=2024-01-31").await;
+        let shown: Vec<(String, bool)> = body["points"].as_array().unwrap().iter()
+            .map(|p| (p["group"].as_str().unwrap().to_string(), p["suppressed"].as_bool().unwrap())).collect();
+        assert_eq!(shown, [("city".to_string(), false), ("town".to_string(), true), ("village".to_string(), true)]);
+        assert!(body["points"][2]["value"].is_null());
+        assert_eq!(body["meta"]["groups"], json!(["city", "town", "village"]));
+    }
+
+    async fn raking_to_targets_moves_a_share_as_worked_by_hand(app) {
+        let survey_id = app.with_demo_survey();
+        db::targets::replace(&mut app.store.get().unwrap(), survey_id,
+            &serde_json::from_value(json!({"settlement": {"city": 0.5, "town": 0.5}})).unwrap(), None).unwrap();
+        for _ in 0..20 { app.store("2024-01-10", trust(json!(5), "city"), 1.0); }
+        for _ in 0..10 { app.store("2024-01-11", trust(json!(1), "town"), 1.0); }
+        // Unweighted top2 = 20/30; raked, each settlement carries half: 50%.
+        // g(city) = 0.75, g(town) = 1.5: n_eff = 30² / (20·0.75² + 10·1.5²) = 26.667.
+        let body = app.series("question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31").await;
+        let p = point(&body, 0);
+        assert_eq!(p["weighted"], true);
+        close(&p["value"], 50.0);
+        close(&p["n_eff"], 26.67);
+        close(&p["ci_low"], 32.2577);
+        close(&p["ci_high"], 67.7423);
+        let period = &body["meta"]["weighting"]["periods"][0];
+        assert_eq!((period["period"].as_str(), period["raked"].as_bool()), (Some("2024-01"), Some(true)));
+        close(&period["design_effect"], 1.125);
+        let plain = app.series("question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31&weighted=false").await;
+        close(&point(&plain, 0)["value"], 200.0 / 3.0);
+        assert_eq!(point(&plain, 0)["weighted"], false);
+    }
+
+    async fn a_period_that_cannot_be_raked_says_so_and_uses_base_weights(app) {
+        let survey_id = app.with_demo_survey();
+        db::targets::replace(&mut app.store.get().unwrap(), survey_id,
+            &serde_json::from_value(json!({"settlement": {"city": 0.5, "town": 0.5}})).unwrap(), None).unwrap();
+        for _ in 0..12 { app.store("2024-01-10", trust(json!(5), "city"), 1.0); }
+        let body = app.series("question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31").await;
+        let period = &body["meta"]["weighting"]["periods"][0];
+        assert_eq!(period["raked"], false);
+        assert!(period["failure"].as_str().unwrap().contains("town"));
+        assert_eq!(point(&body, 0)["weighted"], false);
+        close(&point(&body, 0)["value"], 100.0);
+        let csv = app.get("/api/v1/surveys/digital-trust/series.csv?question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31").await.text().await.unwrap();
+        assert!(csv.lines().nth(1).unwrap().ends_with(",false,false"), "{csv}");
+    }
+
+    async fn smoothing_pools_periods_and_re_estimates(app) {
+        app.unweighted_demo();
+        for _ in 0..10 { app.store("2024-01-10", trust(json!(5), "city"), 1.0); }
+        for _ in 0..30 { app.store("2024-02-10", trust(json!(1), "city"), 1.0); }
+        // Pooled Jan+Feb: 10 of 40 in top2 = 25% (not the 50% mean of 100% and 0%).
+        let body = app.series("question=portal_trust&metric=top2&smooth=2&from=2024-01-01&to=2024-02-29").await;
+        close(&point(&body, 1)["value"], 25.0);
+        assert_eq!(point(&body, 1)["n"], 40);
+    }
+
+    async fn the_csv_has_the_contract_columns_and_the_json_numbers(app) {
+        app.unweighted_demo();
+        store_january(&app);
+        let res = app.get("/api/v1/surveys/digital-trust/series.csv?question=portal_trust&by=settlement&from=2024-01-01&to=2024-01-31").await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let text = res.text().await.unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), "survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted");
+        assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,city,2024-01-01,month,10,10,3,1.9336,4.0664,false,false");
+        assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,town,2024-01-01,month,0,0,,,,true,false");
+    }
+
+    async fn public_series_cover_completed_days_and_researchers_see_today(app) {
+        app.unweighted_demo();
+        for _ in 0..12 {
+            assert_eq!(app.submit(json!({"portal_account": "active", "portal_trust": 4})).await.status(), 201);
+        }
+        let body = app.series("question=portal_trust&interval=day").await;
+        assert_eq!(body["meta"]["completed_days_only"], true);
+        assert!(body["points"].as_array().unwrap().iter().all(|p| p["n"] == 0), "today is not public: {body}");
+        let token = app.token(Role::Researcher);
+        let res = app.client.get(app.url("/api/v1/surveys/digital-trust/series?question=portal_trust&interval=day")).bearer_auth(&token).send().await.unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["meta"]["completed_days_only"], false);
+        assert_eq!(body["points"].as_array().unwrap().last().unwrap()["n"], 12);
+        let res = app.client.get(app.url("/api/v1/surveys/digital-trust/series?question=portal_trust")).bearer_auth("tp_bogus").send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+
+    async fn ill_fitting_series_parameters_are_422_and_an_unknown_survey_404(app) {
+        app.with_demo_survey();
+        for (query, field) in [
+            ("question=concerns&metric=mean", "metric"),
+            ("question=portal_account&metric=share", "option"),
+            ("question=nope", "question"),
+            ("question=portal_trust&from=2024-02-01&to=2024-01-01", "from"),
+            ("question=portal_trust&interval=wave", "interval"),
+            ("question=portal_trust&by=portal_account", "by"),
+        ] {
+            let res = app.get(&format!("/api/v1/surveys/digital-trust/series?{query}")).await;
+            assert_eq!(res.status(), 422, "{query}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["details"][0]["field"], field, "{query}");
+        }
+        assert_eq!(app.get("/api/v1/surveys/nope/series?question=portal_trust").await.status(), 404);
+    }
+
+    async fn aggregates_kept_incrementally_equal_aggregates_built_from_scratch(app) {
+        let survey_id = app.with_demo_survey();
+        // Submissions, dated stores with odd weights, and removals, interleaved.
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let account = ["active", "deleted", "never"][i % 3];
+            let age = ["18-24", "65+", "na"][i % 3];
+            let concerns = if i % 4 == 0 { json!(["none"]) } else { json!(["data_leak", "surveillance"]) };
+            let count_trust = if i % 2 == 0 { json!("dk") } else { json!(i % 11) };
+            let answers = json!({"portal_account": account, "portal_trust": 1 + i % 5, "concerns": concerns,
+                "age_band": age, "region": "ural", "evote_count_trust": count_trust});
+            if i % 2 == 0 {
+                let res = app.submit(answers).await;
+                ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+            } else {
+                ids.push(app.store(&format!("2023-0{}-1{}", 1 + i % 9, i % 10), answers, 0.25 + (i as f64) / 7.0));
+            }
+        }
+        let mut conn = app.store.get().unwrap();
+        let survey = db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap();
+        for id in ids.iter().step_by(3) {
+            assert!(submission::remove(&mut conn, &survey, id).unwrap());
+        }
+        let kept = aggregates::stored(&mut conn, survey_id).unwrap();
+        let scratch = aggregates::scan(&mut conn, survey_id, &survey.definition).unwrap();
+        assert_same(&kept, &scratch);
+        aggregates::rebuild(&mut conn, survey_id, &survey.definition).unwrap();
+        assert_same(&aggregates::stored(&mut conn, survey_id).unwrap(), &scratch);
+    }
+}
+
+/// Equal up to floating-point rounding of the weight sums.
+fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
+    let flat = |p: &aggregates::Pending| {
+        let mut out = Vec::new();
+        for (piece, cells) in &p.pieces {
+            for (cell, questions) in cells {
+                for (question, sums) in questions {
+                    for (value, s) in sums {
+                        out.push((
+                            format!("{piece:?}|{cell}|{question}|{value}"),
+                            s.n,
+                            s.sb,
+                            s.sb2,
+                        ));
+                    }
+                }
+            }
+        }
+        for ((day, wave), cells) in &p.days {
+            for (cell, all) in cells {
+                for (question, sums) in all {
+                    for (value, s) in sums {
+                        out.push((
+                            format!("{day}|{wave}|{cell}|{question}|{value}"),
+                            s.n,
+                            s.sb,
+                            s.sb2,
+                        ));
+                    }
+                }
+            }
+        }
+        out.sort_by(|x, y| x.0.cmp(&y.0));
+        out
+    };
+    let (fa, fb) = (flat(a), flat(b));
+    assert_eq!(fa.len(), fb.len());
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!((&x.0, x.1), (&y.0, y.1));
+        assert!(
+            (x.2 - y.2).abs() < 1e-9 && (x.3 - y.3).abs() < 1e-9,
+            "{x:?} vs {y:?}"
+        );
+    }
+}
