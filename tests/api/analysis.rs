@@ -7,7 +7,6 @@ use trustpulse::submission;
 use trustpulse::survey::{Lang, answers};
 
 use crate::helpers::*;
-use crate::on_both_stores;
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
