@@ -161,6 +161,18 @@ pub fn document() -> Value {
                 "200": {"description": "survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted",
                         "content": {"text/csv": {"schema": {"type": "string"}}}},
                 "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+            "/api/v1/surveys/{slug}/shifts": {"get": optional_auth(op("Before vs after an event (or every event in the survey's range)", false, {
+                let mut params: Vec<Value> = series_params().into_iter().filter(|p| !["interval", "from", "to", "smooth"].contains(&p["name"].as_str().unwrap_or(""))).collect();
+                params.push(query("event", json!({"type": "integer"}), "an event id"));
+                params.push(query("date", json!({"type": "string", "format": "date"}), "a date instead of an event"));
+                params.push(query("window_days", json!({"type": "integer", "minimum": 1, "maximum": 366, "default": 28}), "days on each side"));
+                params
+            }, None, json!({
+                "200": ok("Both windows' estimates, the difference with its 95% CI, z and p, per event (and group)", json!({"type": "object", "properties": {"meta": {"type": "object"}, "shifts": {"type": "array", "items": {"type": "object"}}}})),
+                "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+            "/api/v1/surveys/{slug}/changepoints": {"get": optional_auth(op("Exploratory change points of a series (PELT)", false, series_params(), None, json!({
+                "200": ok("Per group: segments with pooled estimates and intervals, shift sizes, the penalty", json!({"type": "object", "properties": {"meta": {"type": "object"}, "groups": {"type": "array", "items": {"type": "object"}}}})),
+                "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
             "/api/v1/surveys/{slug}/targets": {
                 "get": op("Weighting targets in use", false, vec![slug()], None, json!({
                     "200": ok("Targets and their source", json!({"type": "object", "properties": {"targets": reference("Targets"), "source": {"type": ["string", "null"]}}})),

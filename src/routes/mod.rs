@@ -50,6 +50,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, metrics_on_public_port: bool) {
             "/api/v1/surveys/{slug}/series.csv",
             web::get().to(analysis::get_series_csv),
         )
+        .route(
+            "/api/v1/surveys/{slug}/shifts",
+            web::get().to(analysis::get_shifts),
+        )
+        .route(
+            "/api/v1/surveys/{slug}/changepoints",
+            web::get().to(analysis::get_changepoints),
+        )
         // admins
         .route("/api/v1/surveys", web::post().to(admin::create_survey))
         .route(

@@ -336,3 +336,119 @@ fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
         );
     }
 }
+
+on_both_stores_small_cells! {
+    async fn a_shift_around_a_date_matches_the_hand_calculation(app) {
+        app.unweighted_demo();
+        // 14 days before 2024-02-01: 8 of 20 in top2 (40%); 14 days from it: 4 of 20 (20%).
+        for i in 0..20 { app.store(&format!("2024-01-{}", 18 + i % 14), trust(json!(if i < 8 { 5 } else { 1 }), "city"), 1.0); }
+        for i in 0..20 { app.store(&format!("2024-02-{:02}", 1 + i % 14), trust(json!(if i < 4 { 5 } else { 1 }), "town"), 1.0); }
+        // Outside both windows: must not count.
+        app.store("2024-01-17", trust(json!(5), "city"), 1.0);
+        app.store("2024-02-15", trust(json!(5), "city"), 1.0);
+        let body: Value = app.get("/api/v1/surveys/digital-trust/shifts?question=portal_trust&metric=top2&date=2024-02-01&window_days=14").await.json().await.unwrap();
+        let s = &body["shifts"][0];
+        assert_eq!((s["before"]["n"].as_i64(), s["after"]["n"].as_i64()), (Some(20), Some(20)));
+        assert_eq!((s["before"]["from"].as_str(), s["before"]["to"].as_str()), (Some("2024-01-18"), Some("2024-01-31")));
+        assert_eq!((s["after"]["from"].as_str(), s["after"]["to"].as_str()), (Some("2024-02-01"), Some("2024-02-14")));
+        close(&s["before"]["value"], 40.0);
+        close(&s["after"]["value"], 20.0);
+        // SE_d = √(0.24/19 + 0.16/19)·100 = 14.5095; z = −1.3784; p = 0.16808
+        close(&s["difference"], -20.0);
+        close(&s["z"], -1.378405);
+        close(&s["p"], 0.168078);
+        close(&s["ci_low"], -48.438146);
+        close(&s["ci_high"], 8.438146);
+        assert_eq!(s["suppressed"], false);
+        assert!(body["meta"]["multiple_comparisons"].is_null());
+    }
+
+    async fn a_step_in_a_series_is_found_as_a_change_point_with_pooled_segments(app) {
+        app.unweighted_demo();
+        for month in 1..=6 {
+            for i in 0..30 {
+                let high = if month <= 3 { i < 27 } else { i < 3 };
+                app.store(&format!("2024-{month:02}-1{}", i % 9), trust(json!(if high { 5 } else { 1 }), "city"), 1.0);
+            }
+        }
+        let body: Value = app.get("/api/v1/surveys/digital-trust/changepoints?question=portal_trust&metric=top2&from=2024-01-01&to=2024-06-30").await.json().await.unwrap();
+        assert!(body["meta"]["exploratory"].as_str().unwrap().starts_with("Exploratory"));
+        let g = &body["groups"][0];
+        assert_eq!(g["points_used"], 6);
+        assert_eq!(g["changes"].as_array().unwrap().len(), 1);
+        assert_eq!(g["changes"][0]["period_start"], "2024-04-01");
+        // Pooled: 81 of 90 = 90% before, 9 of 90 = 10% after; shift −80 points.
+        assert_eq!(g["segments"][0]["n"], 90);
+        close(&g["segments"][0]["value"], 90.0);
+        close(&g["segments"][1]["value"], 10.0);
+        close(&g["changes"][0]["shift"], -80.0);
+        assert!(g["penalty"].as_f64().unwrap() > 0.0);
+    }
+
+    async fn shift_parameters_that_do_not_fit_are_422(app) {
+        app.with_demo_survey();
+        for (query, field) in [
+            ("question=portal_trust&interval=week", "interval"),
+            ("question=portal_trust&event=1&date=2024-01-01", "date"),
+            ("question=portal_trust&event=99999", "event"),
+            ("question=portal_trust&window_days=0", "window_days"),
+        ] {
+            let res = app.get(&format!("/api/v1/surveys/digital-trust/shifts?{query}")).await;
+            assert_eq!(res.status(), 422, "{query}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["details"][0]["field"], field, "{query}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_shows_portal_trust_falling_after_the_draft_notice_law() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    db::seed::load_demo(&mut app.store.get().unwrap(), 20_000, 2024, |_| {}).unwrap();
+    let events: Value = app.get("/api/v1/events").await.json().await.unwrap();
+    let law = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["date"] == "2023-04-11")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let body: Value = app
+        .get(&format!(
+            "/api/v1/surveys/digital-trust/shifts?question=portal_trust&event={law}"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let s = &body["shifts"][0];
+    assert_eq!(
+        s["event"]["label_en"],
+        "State Duma passes the electronic draft-notice law"
+    );
+    assert_eq!(
+        s["before"]["weighted"], true,
+        "the demo is raked to its illustrative targets"
+    );
+    let (d, high, p) = (
+        s["difference"].as_f64().unwrap(),
+        s["ci_high"].as_f64().unwrap(),
+        s["p"].as_f64().unwrap(),
+    );
+    assert!(d < -0.15 && high < 0.0 && p < 0.001, "{s}");
+    // Every event at once, each with its own test.
+    let all: Value = app
+        .get("/api/v1/surveys/digital-trust/shifts?question=portal_trust")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["shifts"].as_array().unwrap().len(), 4);
+    assert!(
+        all["meta"]["multiple_comparisons"]
+            .as_str()
+            .unwrap()
+            .contains("not adjusted")
+    );
+}
