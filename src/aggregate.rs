@@ -1,6 +1,8 @@
 //! What one response adds to the aggregates: its demographic cell, its piece
 //! of time, and the sums of its base weight under each answer value.
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{Map, Value};
 
@@ -44,19 +46,25 @@ pub fn cell_value<'a>(cell: &'a str, dimension: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// The value codes an answer counts under.
-fn value_codes(kind: QuestionKind, value: &Value) -> Vec<String> {
+/// The value codes an answer counts under, borrowed where they can be.
+pub fn value_codes_into<'a>(kind: QuestionKind, value: &'a Value, out: &mut Vec<Cow<'a, str>>) {
     match (kind, value) {
-        (QuestionKind::YesNo, Value::Bool(b)) => vec![if *b { "yes" } else { "no" }.to_string()],
-        (_, Value::Number(n)) => vec![n.to_string()],
-        (_, Value::String(s)) => vec![s.clone()],
-        (_, Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect(),
-        _ => Vec::new(),
+        (QuestionKind::YesNo, Value::Bool(b)) => {
+            out.push(Cow::Borrowed(if *b { "yes" } else { "no" }))
+        }
+        (_, Value::Number(n)) => out.push(Cow::Owned(n.to_string())),
+        (_, Value::String(s)) => out.push(Cow::Borrowed(s)),
+        (_, Value::Array(items)) => {
+            out.extend(items.iter().filter_map(Value::as_str).map(Cow::Borrowed))
+        }
+        _ => {}
     }
+}
+
+fn value_codes(kind: QuestionKind, value: &Value) -> Vec<String> {
+    let mut codes = Vec::new();
+    value_codes_into(kind, value, &mut codes);
+    codes.into_iter().map(Cow::into_owned).collect()
 }
 
 /// Sums of one response: everyone (`""`), and each answered question other

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use crate::aggregate;
 use crate::db::DbConnection;
 use crate::db::schema::{agg_days, agg_pieces, responses, surveys};
-use crate::stats::sums::{self, AllSums, QuestionSums};
+use crate::stats::sums::{self, ANSWERED, AllSums, QuestionSums, Sums};
 use crate::survey::SurveyDefinition;
 
 /// A piece of time: an ISO week cut at month ends, within one wave (0 = none).
@@ -47,6 +47,30 @@ pub struct Pending {
     pub days: BTreeMap<(NaiveDate, i32), Cells<AllSums>>,
 }
 
+/// Adds (or removes) one respondent's sums under `value`, dropping it at zero.
+fn bump(sums: &mut QuestionSums, value: &str, one: &Sums, sign: i64) {
+    match sums.get_mut(value) {
+        Some(entry) => {
+            entry.add(one, sign);
+            if entry.n == 0 {
+                sums.remove(value);
+            }
+        }
+        None => {
+            let mut entry = Sums::default();
+            entry.add(one, sign);
+            sums.insert(value.to_string(), entry);
+        }
+    }
+}
+
+fn day_slot<'a>(all: &'a mut AllSums, question: &str) -> &'a mut QuestionSums {
+    if !all.contains_key(question) {
+        all.insert(question.to_string(), QuestionSums::new());
+    }
+    all.get_mut(question).expect("just inserted")
+}
+
 fn slot<'a, T: Default>(map: &'a mut HashMap<String, T>, key: &str) -> &'a mut T {
     if !map.contains_key(key) {
         map.insert(key.to_string(), T::default());
@@ -65,25 +89,46 @@ impl Pending {
         base_weight: f64,
         sign: i64,
     ) {
+        // The hot path of a bulk load: merge straight into the maps, allocating
+        // only for keys not seen before.
         let cell = aggregate::cell_of(def, answers);
-        let all = aggregate::sums_of(def, answers, base_weight);
+        let one = Sums::one(base_weight);
         let piece = Piece::of(day, wave_id);
-        for (question, delta) in &all {
-            // Everyone-sums only feed raking, which works per month or wave:
-            // they are kept per month (week_start = month_start), 4-5x fewer rows.
-            let piece = if question == aggregate::EVERYONE {
-                Piece {
-                    week_start: piece.month_start,
-                    ..piece
-                }
-            } else {
-                piece
+        // Everyone-sums only feed raking, which works per month or wave: they
+        // are kept per month (week_start = month_start), 4-5x fewer rows.
+        let month_piece = Piece {
+            week_start: piece.month_start,
+            ..piece
+        };
+        let everyone = slot(
+            slot(self.pieces.entry(month_piece).or_default(), &cell),
+            aggregate::EVERYONE,
+        );
+        bump(everyone, ANSWERED, &one, sign);
+        let day_all = slot(self.days.entry((day, piece.wave_id)).or_default(), &cell);
+        bump(day_slot(day_all, aggregate::EVERYONE), ANSWERED, &one, sign);
+        let questions = slot(self.pieces.entry(piece).or_default(), &cell);
+        let mut codes: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(8);
+        for question in def
+            .questions
+            .iter()
+            .filter(|q| q.kind != crate::survey::QuestionKind::Text)
+        {
+            let Some(value) = answers.get(&question.code) else {
+                continue;
             };
-            let questions = slot(self.pieces.entry(piece).or_default(), &cell);
-            sums::merge(slot(questions, question), delta, sign);
+            codes.clear();
+            aggregate::value_codes_into(question.kind, value, &mut codes);
+            for target in [
+                slot(questions, &question.code),
+                day_slot(day_all, &question.code),
+            ] {
+                bump(target, ANSWERED, &one, sign);
+                for code in &codes {
+                    bump(target, code, &one, sign);
+                }
+            }
         }
-        let day_sums = slot(self.days.entry((day, piece.wave_id)).or_default(), &cell);
-        sums::merge_all(day_sums, &all, sign);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -570,4 +615,89 @@ pub fn repair(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         }
     }
     Ok(repaired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::demo;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn response() -> impl Strategy<Value = (i64, serde_json::Value, f64, bool)> {
+        (
+            0i64..70,
+            prop_oneof![(1i64..=5).prop_map(|v| json!(v)), Just(json!("dk"))],
+            prop::sample::subsequence(vec!["data_leak", "surveillance", "hard_to_use"], 0..=3),
+            prop::sample::select(vec!["18-24", "65+", "na"]),
+            prop::sample::select(vec![1.0, 0.5, 2.25]),
+            any::<bool>(),
+        )
+            .prop_map(|(day, trust, concerns, age, weight, keep)| {
+                let mut answers =
+                    json!({"portal_account": "active", "portal_trust": trust, "age_band": age});
+                if !concerns.is_empty() {
+                    answers["concerns"] = json!(concerns);
+                }
+                (day, answers, weight, keep)
+            })
+    }
+
+    fn flat(p: &Pending) -> Vec<(String, i64, f64, f64)> {
+        let mut out = Vec::new();
+        for (piece, cells) in &p.pieces {
+            for (cell, questions) in cells {
+                for (question, sums) in questions.iter().filter(|(_, s)| !s.is_empty()) {
+                    for (value, s) in sums {
+                        out.push((
+                            format!("{piece:?}{cell}{question}{value}"),
+                            s.n,
+                            s.sb,
+                            s.sb2,
+                        ));
+                    }
+                }
+            }
+        }
+        for (key, cells) in &p.days {
+            for (cell, all) in cells {
+                for (question, sums) in all {
+                    for (value, s) in sums {
+                        out.push((format!("{key:?}{cell}{question}{value}"), s.n, s.sb, s.sb2));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn sums_kept_incrementally_equal_sums_built_from_scratch(responses in prop::collection::vec(response(), 1..60)) {
+            let def = demo::definition();
+            let start = NaiveDate::from_ymd_opt(2024, 1, 25).unwrap();
+            let mut incremental = Pending::default();
+            for (day, answers, weight, _) in &responses {
+                incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, 1);
+            }
+            for (day, answers, weight, keep) in &responses {
+                if !keep {
+                    incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, -1);
+                }
+            }
+            let mut scratch = Pending::default();
+            for (day, answers, weight, keep) in &responses {
+                if *keep {
+                    scratch.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, 1);
+                }
+            }
+            let (a, b) = (flat(&incremental), flat(&scratch));
+            prop_assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert_eq!((&x.0, x.1), (&y.0, y.1));
+                prop_assert!((x.2 - y.2).abs() < 1e-9 && (x.3 - y.3).abs() < 1e-9);
+            }
+        }
+    }
 }

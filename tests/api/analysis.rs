@@ -7,6 +7,7 @@ use trustpulse::submission;
 use trustpulse::survey::{Lang, answers};
 
 use crate::helpers::*;
+use crate::on_both_stores;
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -451,4 +452,35 @@ async fn the_demo_shows_portal_trust_falling_after_the_draft_notice_law() {
             .unwrap()
             .contains("not adjusted")
     );
+}
+
+on_both_stores! {
+    async fn random_histories_keep_the_stored_aggregates_equal_to_a_rebuild(app) {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let survey_id = app.unweighted_demo();
+        let mut runner = TestRunner::new(Config { cases: 6, ..Config::default() });
+        let history = prop::collection::vec((0u32..40, 1i64..=5, prop::sample::select(vec!["city", "town", "na"]), prop::sample::select(vec![1.0, 0.4, 3.5]), any::<bool>()), 1..25);
+        runner
+            .run(&history, |steps| {
+                let mut conn = app.store.get().unwrap();
+                let survey = db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap();
+                let mut added = Vec::new();
+                for (offset, value, settlement, weight, keep) in &steps {
+                    let date = (day("2024-03-20") + chrono::Duration::days(i64::from(*offset))).to_string();
+                    let id = app.store(&date, trust(json!(value), settlement), *weight);
+                    if !keep {
+                        added.push(id);
+                    }
+                }
+                for id in added {
+                    assert!(submission::remove(&mut conn, &survey, &id).unwrap());
+                }
+                let kept = aggregates::stored(&mut conn, survey_id).unwrap();
+                let scratch = aggregates::scan(&mut conn, survey_id, &survey.definition).unwrap();
+                assert_same(&kept, &scratch);
+                Ok(())
+            })
+            .unwrap();
+    }
 }
