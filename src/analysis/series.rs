@@ -11,7 +11,7 @@ use crate::analysis::params::{Interval, Metric, SeriesSpec};
 use crate::db::DbConnection;
 use crate::db::aggregates::{self, Piece};
 use crate::db::surveys::Wave;
-use crate::stats::estimate::{self, Estimate, Moments};
+use crate::stats::estimate::{self, Moments};
 use crate::stats::raking::{self, Cell, Outcome};
 use crate::stats::sums::{self, ANSWERED, Sums};
 use crate::survey::targets::Targets;
@@ -673,26 +673,22 @@ fn estimate_points(
         let window = &sums[i.saturating_sub(spec.smooth - 1)..=i];
         let total_n: i64 = window.iter().map(|s| s.total_n).sum();
         let raked = weighted && window.iter().all(|s| s.raked || !s.any);
-        let mut row: Vec<(Estimate, bool)> = groups
-            .iter()
-            .enumerate()
-            .map(|(gi, _)| {
+        let pooled: Vec<Moments> = (0..groups.len())
+            .map(|gi| {
                 let mut m = Moments::default();
                 for s in window {
                     m.merge(&s.groups[gi]);
                 }
-                let e = estimate::estimate(&m, total_n, measure.interval());
-                let suppressed = e.value.is_none() || estimate::too_small(&e, min_cell);
-                (e, suppressed)
+                m
             })
             .collect();
-        if spec.by.is_some() {
-            let mut flags: Vec<(i64, bool)> = row.iter().map(|(e, s)| (e.n, *s)).collect();
-            estimate::secondary_suppression(&mut flags);
-            for (cell, (_, s)) in row.iter_mut().zip(flags) {
-                cell.1 = s;
-            }
-        }
+        let row = estimate::estimate_period(
+            &pooled,
+            total_n,
+            measure.interval(),
+            min_cell,
+            spec.by.is_some(),
+        );
         for ((e, suppressed), group) in row.into_iter().zip(groups) {
             let shown = |x: Option<f64>| {
                 if suppressed {

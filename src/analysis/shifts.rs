@@ -152,22 +152,13 @@ pub fn compute(
         }
         let estimates: Vec<Vec<(Estimate, bool)>> = (0..2)
             .map(|side| {
-                let mut row: Vec<(Estimate, bool)> = moments[side]
-                    .iter()
-                    .map(|m| {
-                        let e = estimate::estimate(m, totals[side], measure.interval());
-                        let suppressed = e.value.is_none() || estimate::too_small(&e, ctx.min_cell);
-                        (e, suppressed)
-                    })
-                    .collect();
-                if spec.by.is_some() {
-                    let mut flags: Vec<(i64, bool)> = row.iter().map(|(e, s)| (e.n, *s)).collect();
-                    estimate::secondary_suppression(&mut flags);
-                    for (cell, (_, s)) in row.iter_mut().zip(flags) {
-                        cell.1 = s;
-                    }
-                }
-                row
+                estimate::estimate_period(
+                    &moments[side],
+                    totals[side],
+                    measure.interval(),
+                    ctx.min_cell,
+                    spec.by.is_some(),
+                )
             })
             .collect();
         for (gi, group) in groups.iter().enumerate() {

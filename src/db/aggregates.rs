@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use crate::aggregate;
 use crate::db::DbConnection;
 use crate::db::schema::{agg_days, agg_pieces, responses, surveys};
-use crate::stats::sums::{self, ANSWERED, AllSums, QuestionSums, Sums};
+use crate::stats::sums::{self, ANSWERED, AllSums, QuestionSums, Sums, bump};
 use crate::survey::SurveyDefinition;
 
 /// A piece of time: an ISO week cut at month ends, within one wave (0 = none).
@@ -45,23 +45,6 @@ type Cells<T> = HashMap<String, T>;
 pub struct Pending {
     pub pieces: BTreeMap<Piece, Cells<HashMap<String, QuestionSums>>>,
     pub days: BTreeMap<(NaiveDate, i32), Cells<AllSums>>,
-}
-
-/// Adds (or removes) one respondent's sums under `value`, dropping it at zero.
-fn bump(sums: &mut QuestionSums, value: &str, one: &Sums, sign: i64) {
-    match sums.get_mut(value) {
-        Some(entry) => {
-            entry.add(one, sign);
-            if entry.n == 0 {
-                sums.remove(value);
-            }
-        }
-        None => {
-            let mut entry = Sums::default();
-            entry.add(one, sign);
-            sums.insert(value.to_string(), entry);
-        }
-    }
 }
 
 fn day_slot<'a>(all: &'a mut AllSums, question: &str) -> &'a mut QuestionSums {

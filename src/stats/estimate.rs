@@ -135,6 +135,34 @@ pub fn too_small(e: &Estimate, min_cell: u32) -> bool {
     e.n < i64::from(min_cell) || e.n_eff < f64::from(min_cell)
 }
 
+/// Estimates every group of one period and marks what must be hidden: primary
+/// suppression per cell, then secondary suppression across the groups of a
+/// breakdown (`breakdown` false: a single cell, nothing to protect across).
+pub fn estimate_period(
+    groups: &[Moments],
+    period_n: i64,
+    interval: Interval,
+    min_cell: u32,
+    breakdown: bool,
+) -> Vec<(Estimate, bool)> {
+    let mut row: Vec<(Estimate, bool)> = groups
+        .iter()
+        .map(|m| {
+            let e = estimate(m, period_n, interval);
+            let suppressed = e.value.is_none() || too_small(&e, min_cell);
+            (e, suppressed)
+        })
+        .collect();
+    if breakdown {
+        let mut flags: Vec<(i64, bool)> = row.iter().map(|(e, s)| (e.n, *s)).collect();
+        secondary_suppression(&mut flags);
+        for (cell, (_, s)) in row.iter_mut().zip(flags) {
+            cell.1 = s;
+        }
+    }
+    row
+}
+
 /// Secondary suppression within one period of a breakdown: when exactly one
 /// group with answers is suppressed, also hide the shown group with the
 /// smallest n (the first in option order on ties), so the period total cannot

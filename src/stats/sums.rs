@@ -51,18 +51,24 @@ pub const ANSWERED: &str = "*";
 /// Adds `delta` into `into` (sign −1 removes), dropping values that reach zero.
 pub fn merge(into: &mut QuestionSums, delta: &QuestionSums, sign: i64) {
     for (value, sums) in delta {
-        match into.get_mut(value) {
-            Some(entry) => {
-                entry.add(sums, sign);
-                if entry.n == 0 {
-                    into.remove(value);
-                }
+        bump(into, value, sums, sign);
+    }
+}
+
+/// Adds (sign −1: removes) `delta` under one value, dropping it at zero and
+/// allocating the key only when it is new.
+pub fn bump(into: &mut QuestionSums, value: &str, delta: &Sums, sign: i64) {
+    match into.get_mut(value) {
+        Some(entry) => {
+            entry.add(delta, sign);
+            if entry.n == 0 {
+                into.remove(value);
             }
-            None => {
-                let mut entry = Sums::default();
-                entry.add(sums, sign);
-                into.insert(value.clone(), entry);
-            }
+        }
+        None => {
+            let mut entry = Sums::default();
+            entry.add(delta, sign);
+            into.insert(value.to_string(), entry);
         }
     }
 }
