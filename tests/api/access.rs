@@ -244,6 +244,15 @@ on_both_stores! {
         assert_eq!(res.status(), 201);
         let codes: Vec<String> = serde_json::from_value(res.json::<Value>().await.unwrap()["codes"].clone()).unwrap();
         assert_eq!(codes.len(), 3);
+        for bad in [json!({"count": 0}), json!({"count": 10001}), json!({"count": 2, "colour": "red"})] {
+            let res = app
+                .admin(reqwest::Method::POST, "/api/v1/surveys/digital-trust/invitations", &admin)
+                .json(&bad)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 422, "{bad}");
+        }
 
         let with_code = |code: Option<&str>| {
             let mut body = json!({"answers": minimal_answers()});
