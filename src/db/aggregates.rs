@@ -172,8 +172,37 @@ pub fn apply_bulk(conn: &mut DbConnection, survey_id: i32, pending: &Pending) ->
     }
 }
 
+/// Locks one aggregate row (creating it empty if missing), merges into its
+/// sums, and writes it back, or deletes it when nothing is left. On PostgreSQL
+/// the lock is `FOR UPDATE`; on SQLite the write transaction holds the database.
+macro_rules! read_modify_write {
+    ($conn:expr, $table:expr, $sums:expr, $key:expr, $new_row:expr, $merge:expr) => {{
+        let key = $key;
+        let current: String = match $conn {
+            DbConnection::Pg(c) => {
+                diesel::insert_into($table)
+                    .values($new_row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+                key.select($sums).for_update().first(c)?
+            }
+            DbConnection::Sqlite(c) => {
+                diesel::insert_into($table)
+                    .values($new_row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+                key.select($sums).first(c)?
+            }
+        };
+        match $merge(current)? {
+            Some(text) => diesel::update(key).set($sums.eq(text)).execute($conn)?,
+            None => diesel::delete(key).execute($conn)?,
+        };
+    }};
+}
+
 /// Writes pending sums into the tables (inside the caller's transaction),
-/// each row read, merged and written back.
+/// each row read, merged and written back, in key order.
 pub fn apply(
     conn: &mut DbConnection,
     survey_id: i32,
@@ -181,86 +210,58 @@ pub fn apply(
     sign: i64,
 ) -> QueryResult<()> {
     for (piece, cell, question, delta) in pending.piece_rows() {
-        let key = agg_pieces::table
-            .filter(agg_pieces::survey_id.eq(survey_id))
-            .filter(agg_pieces::question.eq(question))
-            .filter(agg_pieces::week_start.eq(day_number(piece.week_start)))
-            .filter(agg_pieces::month_start.eq(day_number(piece.month_start)))
-            .filter(agg_pieces::wave_id.eq(piece.wave_id))
-            .filter(agg_pieces::cell.eq(cell));
-        let new_row = (
-            agg_pieces::survey_id.eq(survey_id),
-            agg_pieces::question.eq(question),
-            agg_pieces::week_start.eq(day_number(piece.week_start)),
-            agg_pieces::month_start.eq(day_number(piece.month_start)),
-            agg_pieces::wave_id.eq(piece.wave_id),
-            agg_pieces::cell.eq(cell),
-            agg_pieces::sums.eq(""),
+        let (week, month) = (day_number(piece.week_start), day_number(piece.month_start));
+        read_modify_write!(
+            conn,
+            agg_pieces::table,
+            agg_pieces::sums,
+            agg_pieces::table
+                .filter(agg_pieces::survey_id.eq(survey_id))
+                .filter(agg_pieces::question.eq(question))
+                .filter(agg_pieces::week_start.eq(week))
+                .filter(agg_pieces::month_start.eq(month))
+                .filter(agg_pieces::wave_id.eq(piece.wave_id))
+                .filter(agg_pieces::cell.eq(cell)),
+            (
+                agg_pieces::survey_id.eq(survey_id),
+                agg_pieces::question.eq(question),
+                agg_pieces::week_start.eq(week),
+                agg_pieces::month_start.eq(month),
+                agg_pieces::wave_id.eq(piece.wave_id),
+                agg_pieces::cell.eq(cell),
+                agg_pieces::sums.eq(""),
+            ),
+            |current: String| -> QueryResult<Option<String>> {
+                let mut merged = sums::decode(&current).map_err(corrupt)?;
+                sums::merge(&mut merged, delta, sign);
+                Ok((!merged.is_empty()).then(|| sums::encode(&merged)))
+            }
         );
-        let current: String = match conn {
-            DbConnection::Pg(c) => {
-                diesel::insert_into(agg_pieces::table)
-                    .values(new_row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                key.select(agg_pieces::sums).for_update().first(c)?
-            }
-            DbConnection::Sqlite(c) => {
-                diesel::insert_into(agg_pieces::table)
-                    .values(new_row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                key.select(agg_pieces::sums).first(c)?
-            }
-        };
-        let mut merged = sums::decode(&current).map_err(corrupt)?;
-        sums::merge(&mut merged, delta, sign);
-        if merged.is_empty() {
-            diesel::delete(key).execute(conn)?;
-        } else {
-            diesel::update(key)
-                .set(agg_pieces::sums.eq(sums::encode(&merged)))
-                .execute(conn)?;
-        }
     }
     for (day, wave_id, cell, delta) in pending.day_rows() {
-        let key = agg_days::table
-            .filter(agg_days::survey_id.eq(survey_id))
-            .filter(agg_days::day.eq(day_number(day)))
-            .filter(agg_days::wave_id.eq(wave_id))
-            .filter(agg_days::cell.eq(cell));
-        let new_row = (
-            agg_days::survey_id.eq(survey_id),
-            agg_days::day.eq(day_number(day)),
-            agg_days::wave_id.eq(wave_id),
-            agg_days::cell.eq(cell),
-            agg_days::sums.eq(""),
+        let day = day_number(day);
+        read_modify_write!(
+            conn,
+            agg_days::table,
+            agg_days::sums,
+            agg_days::table
+                .filter(agg_days::survey_id.eq(survey_id))
+                .filter(agg_days::day.eq(day))
+                .filter(agg_days::wave_id.eq(wave_id))
+                .filter(agg_days::cell.eq(cell)),
+            (
+                agg_days::survey_id.eq(survey_id),
+                agg_days::day.eq(day),
+                agg_days::wave_id.eq(wave_id),
+                agg_days::cell.eq(cell),
+                agg_days::sums.eq(""),
+            ),
+            |current: String| -> QueryResult<Option<String>> {
+                let mut merged = sums::decode_all(&current).map_err(corrupt)?;
+                sums::merge_all(&mut merged, delta, sign);
+                Ok((!merged.is_empty()).then(|| sums::encode_all(&merged)))
+            }
         );
-        let current: String = match conn {
-            DbConnection::Pg(c) => {
-                diesel::insert_into(agg_days::table)
-                    .values(new_row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                key.select(agg_days::sums).for_update().first(c)?
-            }
-            DbConnection::Sqlite(c) => {
-                diesel::insert_into(agg_days::table)
-                    .values(new_row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                key.select(agg_days::sums).first(c)?
-            }
-        };
-        let mut merged = sums::decode_all(&current).map_err(corrupt)?;
-        sums::merge_all(&mut merged, delta, sign);
-        if merged.is_empty() {
-            diesel::delete(key).execute(conn)?;
-        } else {
-            diesel::update(key)
-                .set(agg_days::sums.eq(sums::encode_all(&merged)))
-                .execute(conn)?;
-        }
     }
     bump_version(conn, survey_id)
 }
