@@ -27,10 +27,11 @@ pub fn t975(df: f64) -> f64 {
     })
 }
 
-/// Two-sided p-value of a z statistic: 2·(1 − Φ(|z|)).
+/// Two-sided p-value of a z statistic: 2·(1 − Φ(|z|)), computed as 2·Φ(−|z|)
+/// so that tiny p-values keep their digits instead of rounding to 0.
 pub fn two_sided_p(z: f64) -> f64 {
     let normal = Normal::standard();
-    2.0 * (1.0 - normal.cdf(z.abs()))
+    2.0 * normal.cdf(-z.abs())
 }
 
 #[cfg(test)]
@@ -44,5 +45,7 @@ mod tests {
         assert!((t975(1000.0) - 1.962339).abs() < 1e-6);
         assert!((two_sided_p(1.959963984540054) - 0.05).abs() < 1e-9);
         assert!((two_sided_p(-std::f64::consts::SQRT_2) - 0.157299).abs() < 1e-6);
+        // 2·Φ(−10) = 1.523971e-23, far below what 1 − Φ(10) can hold.
+        assert!((two_sided_p(10.0) / 1.523971e-23 - 1.0).abs() < 1e-5);
     }
 }
