@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{Map, Value};
 
-use crate::stats::sums::{ANSWERED, AllSums, QuestionSums, Sums};
 use crate::survey::{QuestionKind, Role, SurveyDefinition};
 
 /// The question key whose sums count everyone (raking uses all respondents).
@@ -61,37 +60,6 @@ pub fn value_codes_into<'a>(kind: QuestionKind, value: &'a Value, out: &mut Vec<
     }
 }
 
-fn value_codes(kind: QuestionKind, value: &Value) -> Vec<String> {
-    let mut codes = Vec::new();
-    value_codes_into(kind, value, &mut codes);
-    codes.into_iter().map(Cow::into_owned).collect()
-}
-
-/// Sums of one response: everyone (`""`), and each answered question other
-/// than free text.
-pub fn sums_of(def: &SurveyDefinition, answers: &Map<String, Value>, base_weight: f64) -> AllSums {
-    let one = Sums::one(base_weight);
-    let mut all = AllSums::new();
-    all.insert(
-        EVERYONE.to_string(),
-        QuestionSums::from([(ANSWERED.to_string(), one)]),
-    );
-    for question in &def.questions {
-        if question.kind == QuestionKind::Text {
-            continue;
-        }
-        let Some(value) = answers.get(&question.code) else {
-            continue;
-        };
-        let mut sums = QuestionSums::from([(ANSWERED.to_string(), one)]);
-        for code in value_codes(question.kind, value) {
-            sums.insert(code, one);
-        }
-        all.insert(question.code.clone(), sums);
-    }
-    all
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +74,7 @@ mod tests {
     }
 
     #[test]
-    fn a_response_counts_in_its_cell_under_each_value() {
+    fn a_response_has_a_cell_and_counts_under_its_value_codes() {
         let def = demo::definition();
         let answers = json!({"portal_account": "active", "portal_trust": 4, "concerns": ["data_leak", "surveillance"],
             "comment": "hi", "age_band": "65+", "settlement": "na"});
@@ -115,21 +83,16 @@ mod tests {
         assert_eq!(cell, "age_band=65+|region=|settlement=na");
         assert_eq!(cell_value(&cell, "age_band"), "65+");
         assert_eq!(cell_value(&cell, "region"), "");
-        let sums = sums_of(&def, answers, 2.0);
+        let codes = |kind, value: &Value| {
+            let mut out = Vec::new();
+            value_codes_into(kind, value, &mut out);
+            out.into_iter().map(|c| c.into_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(codes(QuestionKind::Scale, &answers["portal_trust"]), ["4"]);
         assert_eq!(
-            sums[""]["*"],
-            Sums {
-                n: 1,
-                sb: 2.0,
-                sb2: 4.0
-            }
+            codes(QuestionKind::MultiChoice, &answers["concerns"]),
+            ["data_leak", "surveillance"]
         );
-        assert_eq!(sums["portal_trust"].keys().collect::<Vec<_>>(), ["*", "4"]);
-        assert_eq!(
-            sums["concerns"].keys().collect::<Vec<_>>(),
-            ["*", "data_leak", "surveillance"]
-        );
-        assert!(!sums.contains_key("comment"));
-        assert!(sums.contains_key("age_band"));
+        assert_eq!(codes(QuestionKind::YesNo, &json!(false)), ["no"]);
     }
 }

@@ -476,38 +476,6 @@ pub fn pieces_raw(
         .collect())
 }
 
-/// Like `pieces_raw`, decoded.
-pub fn pieces(
-    conn: &mut DbConnection,
-    survey_id: i32,
-    question: &str,
-    from_month: NaiveDate,
-    to_month: NaiveDate,
-) -> QueryResult<Vec<(Piece, String, QuestionSums)>> {
-    let rows: Vec<(i32, i32, i32, String, String)> = agg_pieces::table
-        .filter(agg_pieces::survey_id.eq(survey_id))
-        .filter(agg_pieces::question.eq(question))
-        .filter(agg_pieces::month_start.between(day_number(from_month), day_number(to_month)))
-        .select((
-            agg_pieces::week_start,
-            agg_pieces::month_start,
-            agg_pieces::wave_id,
-            agg_pieces::cell,
-            agg_pieces::sums,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(week_start, month_start, wave_id, cell, text)| {
-            let piece = Piece {
-                week_start: from_day_number(week_start),
-                month_start: from_day_number(month_start),
-                wave_id,
-            };
-            Ok((piece, cell, sums::decode(&text).map_err(corrupt)?))
-        })
-        .collect()
-}
-
 /// Day rows in [from, to], each with one question's sums (others dropped).
 pub fn days(
     conn: &mut DbConnection,
