@@ -496,9 +496,17 @@ pub fn days(
         .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
     for (day, wave_id, cell, text) in rows {
-        let mut all = sums::decode_all(&text).map_err(corrupt)?;
-        if let Some(q) = all.remove(question) {
-            out.push((from_day_number(day), wave_id, cell, q));
+        // Decode only this question's part of the row.
+        let part = text
+            .split(';')
+            .find_map(|p| p.strip_prefix(question)?.strip_prefix('='));
+        if let Some(part) = part {
+            out.push((
+                from_day_number(day),
+                wave_id,
+                cell,
+                sums::decode(part).map_err(corrupt)?,
+            ));
         }
     }
     Ok(out)
