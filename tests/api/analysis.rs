@@ -484,3 +484,27 @@ on_both_stores! {
             .unwrap();
     }
 }
+
+on_both_stores_small_cells! {
+    async fn a_survey_with_waves_has_one_point_per_wave(app) {
+        let survey_id = app.unweighted_demo();
+        let mut conn = app.store.get().unwrap();
+        let first = db::surveys::insert_wave(&mut conn, survey_id, "W1", day("2024-01-01"), day("2024-01-20")).unwrap();
+        let second = db::surveys::insert_wave(&mut conn, survey_id, "W2", day("2024-02-10"), day("2024-03-05")).unwrap();
+        let survey = db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap();
+        for (wave, date, value, count) in [(first, "2024-01-05", 5, 12), (second, "2024-02-20", 1, 10), (second, "2024-03-02", 5, 10)] {
+            for _ in 0..count {
+                let valid = answers::validate(&survey.definition, trust(json!(value), "city").as_object().unwrap()).unwrap();
+                submission::store_dated(&mut conn, &survey, day(date), Some(wave), Lang::En, &valid, 1.0).unwrap();
+            }
+        }
+        let body = app.series("question=portal_trust&metric=top2&interval=wave").await;
+        let points = body["points"].as_array().unwrap();
+        assert_eq!(points.len(), 2);
+        assert_eq!((points[0]["period_start"].as_str(), points[0]["n"].as_i64()), (Some("2024-01-01"), Some(12)));
+        close(&points[0]["value"], 100.0);
+        // The second wave spans two months and is one point: 10 of 20.
+        assert_eq!((points[1]["period_start"].as_str(), points[1]["n"].as_i64()), (Some("2024-02-10"), Some(20)));
+        close(&points[1]["value"], 50.0);
+    }
+}

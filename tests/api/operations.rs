@@ -113,3 +113,23 @@ fn a_wrong_postgres_password_is_reported_in_postgres_own_words() {
         "the password is never printed: {stderr}"
     );
 }
+
+#[test]
+fn a_minimum_cell_below_ten_is_refused_at_start() {
+    let store = TestStore::new(Backend::Sqlite).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_trustpulse"))
+        .args([
+            "--database-url",
+            &store.url_string(),
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("TRUSTPULSE_MIN_CELL", "5")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("TRUSTPULSE_MIN_CELL must be 10 or more")
+    );
+}
