@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::analysis::params::{Metric, SeriesSpec};
-use crate::analysis::series::{Point, Series};
+use crate::analysis::series::{Point, Series, WeightingReport};
+use crate::analysis::shifts::ShiftRequest;
 use crate::db::targets::StoredTargets;
 use crate::survey::{QuestionKind, Survey};
 
@@ -110,6 +111,39 @@ pub fn meta(
         "completed_days_only": public,
         "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "data_version": series.data_version,
+        "synthetic_data": survey.synthetic,
+        "note": SAMPLING_NOTE,
+    })
+}
+
+/// What a list of shifts says about itself.
+pub fn shifts_meta(
+    survey: &Survey,
+    spec: &SeriesSpec,
+    request: &ShiftRequest,
+    weighting: Vec<WeightingReport>,
+    min_cell: u32,
+    public: bool,
+    data_version: i64,
+) -> Value {
+    json!({
+        "survey": survey.definition.slug,
+        "question": spec.question.code,
+        "text": spec.question.prompt,
+        "metric": spec.metric.as_str(),
+        "option": spec.option,
+        "by": spec.by.as_ref().map(|q| q.code.clone()),
+        "definition": definition(spec),
+        "base": base(spec),
+        "window_days": request.window_days,
+        "windows": "before = [date - window_days, date), after = [date, date + window_days), each its own sample; after is cut at the last completed day for the public",
+        "method": "difference = after - before; SE = sqrt(SE_after^2 + SE_before^2); z = difference/SE; p = 2(1 - Phi(|z|)); 95% CI = difference +/- 1.96 SE",
+        "multiple_comparisons": request.every_event.then_some("p-values are per event and not adjusted for multiple comparisons"),
+        "weighting": { "weighted": spec.weighted && !weighting.is_empty(), "periods": weighting },
+        "min_cell": min_cell,
+        "completed_days_only": public,
+        "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data_version": data_version,
         "synthetic_data": survey.synthetic,
         "note": SAMPLING_NOTE,
     })

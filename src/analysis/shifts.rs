@@ -12,11 +12,105 @@ use crate::analysis::series::{Context, Measure, RakePeriod, WeightingReport, rou
 use crate::db::DbConnection;
 use crate::db::aggregates;
 use crate::db::events::Event;
+use crate::error::Detail;
 use crate::stats::estimate::{self, Estimate, Moments};
 use crate::stats::{Z95, two_sided_p};
 
 pub const DEFAULT_WINDOW_DAYS: i64 = 28;
 pub const MAX_WINDOW_DAYS: i64 = 366;
+
+/// The parameters a shift takes besides the series' own.
+pub const PARAMS: &[&str] = &["event", "date", "window_days"];
+
+/// Series parameters that mean nothing before/after an event.
+const NOT_FOR_SHIFTS: [&str; 4] = ["interval", "from", "to", "smooth"];
+
+/// Which dates to test and how wide the windows are.
+#[derive(Debug, Clone)]
+pub struct ShiftRequest {
+    pub dates: Vec<(Option<Event>, NaiveDate)>,
+    pub window_days: i64,
+    /// No event or date was named: every event in the survey's range.
+    pub every_event: bool,
+}
+
+/// Reads `event=ID` or `date=…` (neither: every event inside `range`) and
+/// `window_days`, naming each problem.
+pub fn parse(
+    query: &std::collections::HashMap<String, String>,
+    events: &[Event],
+    range: Option<(NaiveDate, NaiveDate)>,
+) -> Result<ShiftRequest, Vec<Detail>> {
+    let mut problems: Vec<Detail> = NOT_FOR_SHIFTS
+        .iter()
+        .filter(|p| query.contains_key(**p))
+        .map(|p| {
+            Detail::field(
+                *p,
+                "not_applicable",
+                "shifts compare two windows around an event",
+            )
+        })
+        .collect();
+    let window_days = match query.get("window_days").map(|v| v.parse::<i64>()) {
+        None => DEFAULT_WINDOW_DAYS,
+        Some(Ok(d)) if (1..=MAX_WINDOW_DAYS).contains(&d) => d,
+        Some(_) => {
+            problems.push(Detail::field(
+                "window_days",
+                "out_of_range",
+                format!("whole days, 1 to {MAX_WINDOW_DAYS}"),
+            ));
+            DEFAULT_WINDOW_DAYS
+        }
+    };
+    let dates = match (query.get("event"), query.get("date")) {
+        (Some(_), Some(_)) => {
+            problems.push(Detail::field(
+                "date",
+                "not_both",
+                "name an event or a date, not both",
+            ));
+            Vec::new()
+        }
+        (Some(id), None) => match events.iter().find(|e| e.id.to_string() == *id) {
+            Some(e) => vec![(Some(e.clone()), e.event_date)],
+            None => {
+                problems.push(Detail::field(
+                    "event",
+                    "unknown_event",
+                    format!("no event {id:?}"),
+                ));
+                Vec::new()
+            }
+        },
+        (None, Some(d)) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(date) => vec![(None, date)],
+            Err(_) => {
+                problems.push(Detail::field("date", "invalid_date", "use YYYY-MM-DD"));
+                Vec::new()
+            }
+        },
+        (None, None) => range
+            .map(|(first, last)| {
+                events
+                    .iter()
+                    .filter(|e| first <= e.event_date && e.event_date <= last)
+                    .map(|e| (Some(e.clone()), e.event_date))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if problems.is_empty() {
+        Ok(ShiftRequest {
+            dates,
+            window_days,
+            every_event: !query.contains_key("event") && !query.contains_key("date"),
+        })
+    } else {
+        Err(problems)
+    }
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Window {
