@@ -15,6 +15,12 @@ const BATCH: usize = 10_000;
 pub fn ensure_demo_survey(conn: &mut DbConnection) -> anyhow::Result<i32> {
     conn.transaction(|conn| {
         for event in demo::events() {
+            let event = events::NewEvent {
+                event_date: event.date,
+                label_ru: event.label_ru,
+                label_en: event.label_en,
+                source_url: event.source_url,
+            };
             events::insert_if_missing(conn, &event)?;
         }
         match surveys::find_by_slug(conn, demo::SLUG)? {

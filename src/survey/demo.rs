@@ -8,7 +8,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
 
-use crate::db::events::NewEvent;
 use crate::survey::targets::Targets;
 use crate::survey::{Lang, SurveyDefinition};
 
@@ -25,7 +24,17 @@ pub fn definition() -> SurveyDefinition {
     serde_json::from_str(DEFINITION).expect("the embedded demo definition is valid JSON")
 }
 
-pub fn events() -> Vec<NewEvent> {
+/// A dated event as the demo's data file gives it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct DemoEvent {
+    pub date: NaiveDate,
+    pub label_ru: String,
+    pub label_en: String,
+    #[serde(default)]
+    pub source_url: Option<String>,
+}
+
+pub fn events() -> Vec<DemoEvent> {
     serde_json::from_str(EVENTS).expect("the embedded demo events are valid JSON")
 }
 
