@@ -15,7 +15,8 @@ use diesel::prelude::*;
 use crate::aggregate;
 use crate::db::DbConnection;
 use crate::db::schema::{agg_days, agg_pieces, responses, surveys};
-use crate::stats::sums::{self, ANSWERED, AllSums, QuestionSums, Sums, bump};
+use crate::stats::sums::{self, ANSWERED, AllSums, QuestionSums, Sums};
+use crate::survey::QuestionKind;
 use crate::survey::SurveyDefinition;
 
 /// A piece of time: an ISO week cut at month ends, within one wave (0 = none).
@@ -36,27 +37,74 @@ impl Piece {
     }
 }
 
-type Cells<T> = HashMap<String, T>;
-
-/// Sums waiting to be written: per piece, cell and question; per day, wave and
-/// cell. Nested maps keyed by borrowed lookups, so adding a million responses
-/// allocates only for keys it has not seen.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Pending {
-    pub pieces: BTreeMap<Piece, Cells<HashMap<String, QuestionSums>>>,
-    pub days: BTreeMap<(NaiveDate, i32), Cells<AllSums>>,
+/// Interned (question, value) pairs: a bulk load meets a few dozen of them
+/// millions of times, so sums are kept under small numbers, not strings.
+#[derive(Debug, Default, Clone)]
+struct Keys {
+    ids: HashMap<String, HashMap<String, u32>>,
+    names: Vec<(String, String)>,
 }
 
-fn day_slot<'a>(all: &'a mut AllSums, question: &str) -> &'a mut QuestionSums {
-    if !all.contains_key(question) {
-        all.insert(question.to_string(), QuestionSums::new());
+impl Keys {
+    fn id(&mut self, question: &str, value: &str) -> u32 {
+        if let Some(id) = self.ids.get(question).and_then(|values| values.get(value)) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push((question.to_string(), value.to_string()));
+        self.ids
+            .entry(question.to_string())
+            .or_default()
+            .insert(value.to_string(), id);
+        id
     }
-    all.get_mut(question).expect("just inserted")
 }
 
-fn slot<'a, T: Default>(map: &'a mut HashMap<String, T>, key: &str) -> &'a mut T {
+/// The sums of one row, by interned key, sorted: no allocation per value.
+#[derive(Debug, Default, Clone)]
+struct Compact(Vec<(u32, Sums)>);
+
+impl Compact {
+    fn add(&mut self, key: u32, delta: &Sums, sign: i64) {
+        match self.0.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(i) => {
+                self.0[i].1.add(delta, sign);
+                if self.0[i].1.n == 0 {
+                    self.0.remove(i);
+                }
+            }
+            Err(i) => {
+                let mut entry = Sums::default();
+                entry.add(delta, sign);
+                self.0.insert(i, (key, entry));
+            }
+        }
+    }
+
+    /// Question → its sums, by name.
+    fn expand(&self, keys: &Keys) -> AllSums {
+        let mut all = AllSums::new();
+        for (key, sums) in &self.0 {
+            let (question, value) = &keys.names[*key as usize];
+            all.entry(question.clone())
+                .or_default()
+                .insert(value.clone(), *sums);
+        }
+        all
+    }
+}
+
+/// Sums waiting to be written: per piece and cell, and per day, wave and cell.
+#[derive(Debug, Default, Clone)]
+pub struct Pending {
+    keys: Keys,
+    pieces: BTreeMap<Piece, HashMap<String, Compact>>,
+    days: BTreeMap<(NaiveDate, i32), HashMap<String, Compact>>,
+}
+
+fn slot<'a>(map: &'a mut HashMap<String, Compact>, key: &str) -> &'a mut Compact {
     if !map.contains_key(key) {
-        map.insert(key.to_string(), T::default());
+        map.insert(key.to_string(), Compact::default());
     }
     map.get_mut(key).expect("just inserted")
 }
@@ -72,74 +120,83 @@ impl Pending {
         base_weight: f64,
         sign: i64,
     ) {
-        // The hot path of a bulk load: merge straight into the maps, allocating
-        // only for keys not seen before.
+        let Pending { keys, pieces, days } = self;
         let cell = aggregate::cell_of(def, answers);
         let one = Sums::one(base_weight);
         let piece = Piece::of(day, wave_id);
         // Everyone-sums only feed raking, which works per month or wave: they
         // are kept per month (week_start = month_start), 4-5x fewer rows.
+        let everyone = keys.id(aggregate::EVERYONE, ANSWERED);
         let month_piece = Piece {
             week_start: piece.month_start,
             ..piece
         };
-        let everyone = slot(
-            slot(self.pieces.entry(month_piece).or_default(), &cell),
-            aggregate::EVERYONE,
-        );
-        bump(everyone, ANSWERED, &one, sign);
-        let day_all = slot(self.days.entry((day, piece.wave_id)).or_default(), &cell);
-        bump(day_slot(day_all, aggregate::EVERYONE), ANSWERED, &one, sign);
-        let questions = slot(self.pieces.entry(piece).or_default(), &cell);
+        slot(pieces.entry(month_piece).or_default(), &cell).add(everyone, &one, sign);
+        let day_sums = slot(days.entry((day, piece.wave_id)).or_default(), &cell);
+        day_sums.add(everyone, &one, sign);
+        let piece_sums = slot(pieces.entry(piece).or_default(), &cell);
         let mut codes: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(8);
         for question in def
             .questions
             .iter()
-            .filter(|q| q.kind != crate::survey::QuestionKind::Text)
+            .filter(|q| q.kind != QuestionKind::Text)
         {
             let Some(value) = answers.get(&question.code) else {
                 continue;
             };
             codes.clear();
             aggregate::value_codes_into(question.kind, value, &mut codes);
-            for target in [
-                slot(questions, &question.code),
-                day_slot(day_all, &question.code),
-            ] {
-                bump(target, ANSWERED, &one, sign);
-                for code in &codes {
-                    bump(target, code, &one, sign);
-                }
+            let answered = keys.id(&question.code, ANSWERED);
+            piece_sums.add(answered, &one, sign);
+            day_sums.add(answered, &one, sign);
+            for code in &codes {
+                let key = keys.id(&question.code, code);
+                piece_sums.add(key, &one, sign);
+                day_sums.add(key, &one, sign);
             }
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty() && self.days.is_empty()
+    /// Adds stored piece sums (reading the tables back).
+    fn add_piece(&mut self, piece: Piece, cell: &str, question: &str, sums: &QuestionSums) {
+        let target = slot(self.pieces.entry(piece).or_default(), cell);
+        for (value, s) in sums {
+            target.add(self.keys.id(question, value), s, 1);
+        }
     }
 
-    /// Piece rows in key order (the order rows are locked in).
-    fn piece_rows(&self) -> Vec<(Piece, &str, &str, &QuestionSums)> {
+    fn add_day(&mut self, day: NaiveDate, wave_id: i32, cell: &str, all: &AllSums) {
+        let target = slot(self.days.entry((day, wave_id)).or_default(), cell);
+        for (question, sums) in all {
+            for (value, s) in sums {
+                target.add(self.keys.id(question, value), s, 1);
+            }
+        }
+    }
+
+    /// (piece, cell, question, sums) in key order: the order rows are locked in.
+    pub fn piece_rows(&self) -> Vec<(Piece, String, String, QuestionSums)> {
         let mut rows = Vec::new();
         for (piece, cells) in &self.pieces {
-            for (cell, questions) in cells {
-                for (question, q) in questions {
-                    rows.push((*piece, cell.as_str(), question.as_str(), q));
+            for (cell, compact) in cells {
+                for (question, sums) in compact.expand(&self.keys) {
+                    rows.push((*piece, cell.clone(), question, sums));
                 }
             }
         }
-        rows.sort_by(|a, b| (a.2, a.0, a.1).cmp(&(b.2, b.0, b.1)));
+        rows.sort_by(|a, b| (&a.2, a.0, &a.1).cmp(&(&b.2, b.0, &b.1)));
         rows
     }
 
-    fn day_rows(&self) -> Vec<(NaiveDate, i32, &str, &AllSums)> {
+    /// (day, wave, cell, every question's sums) in key order.
+    pub fn day_rows(&self) -> Vec<(NaiveDate, i32, String, AllSums)> {
         let mut rows = Vec::new();
         for ((day, wave), cells) in &self.days {
-            for (cell, all) in cells {
-                rows.push((*day, *wave, cell.as_str(), all));
+            for (cell, compact) in cells {
+                rows.push((*day, *wave, cell.clone(), compact.expand(&self.keys)));
             }
         }
-        rows.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        rows.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
         rows
     }
 }
@@ -210,6 +267,7 @@ pub fn apply(
     sign: i64,
 ) -> QueryResult<()> {
     for (piece, cell, question, delta) in pending.piece_rows() {
+        let (cell, question) = (cell.as_str(), question.as_str());
         let (week, month) = (day_number(piece.week_start), day_number(piece.month_start));
         read_modify_write!(
             conn,
@@ -233,12 +291,13 @@ pub fn apply(
             ),
             |current: String| -> QueryResult<Option<String>> {
                 let mut merged = sums::decode(&current).map_err(corrupt)?;
-                sums::merge(&mut merged, delta, sign);
+                sums::merge(&mut merged, &delta, sign);
                 Ok((!merged.is_empty()).then(|| sums::encode(&merged)))
             }
         );
     }
     for (day, wave_id, cell, delta) in pending.day_rows() {
+        let cell = cell.as_str();
         let day = day_number(day);
         read_modify_write!(
             conn,
@@ -258,7 +317,7 @@ pub fn apply(
             ),
             |current: String| -> QueryResult<Option<String>> {
                 let mut merged = sums::decode_all(&current).map_err(corrupt)?;
-                sums::merge_all(&mut merged, delta, sign);
+                sums::merge_all(&mut merged, &delta, sign);
                 Ok((!merged.is_empty()).then(|| sums::encode_all(&merged)))
             }
         );
@@ -276,59 +335,63 @@ fn has_any(conn: &mut DbConnection, survey_id: i32) -> QueryResult<bool> {
 /// Rows per multi-row INSERT (7 bound columns, under every backend's limit).
 const INSERT_CHUNK: usize = 2000;
 
+/// One multi-row INSERT of `rows` into `table`, on the backend at hand.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        if !$rows.is_empty() {
+            match $conn {
+                DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(&$rows[..]).execute(c)?
+                }
+                DbConnection::Pg(c) => diesel::insert_into($table).values(&$rows[..]).execute(c)?,
+            };
+        }
+    };
+}
+
 /// A survey without aggregates yet (a first bulk load, a rebuild): plain
 /// multi-row inserts instead of row-by-row read-modify-write.
 fn insert_fresh(conn: &mut DbConnection, survey_id: i32, pending: &Pending) -> QueryResult<()> {
-    let pieces: Vec<_> = pending
-        .piece_rows()
-        .into_iter()
-        .filter(|(_, _, _, q)| !q.is_empty())
-        .map(|(piece, cell, question, q)| {
-            (
-                agg_pieces::survey_id.eq(survey_id),
-                agg_pieces::question.eq(question),
-                agg_pieces::week_start.eq(day_number(piece.week_start)),
-                agg_pieces::month_start.eq(day_number(piece.month_start)),
-                agg_pieces::wave_id.eq(piece.wave_id),
-                agg_pieces::cell.eq(cell),
-                agg_pieces::sums.eq(sums::encode(q)),
-            )
-        })
-        .collect();
-    let days: Vec<_> = pending
-        .day_rows()
-        .into_iter()
-        .filter(|(_, _, _, all)| !all.is_empty())
-        .map(|(day, wave_id, cell, all)| {
-            (
+    // Encoded a chunk at a time: the expanded rows of a big load would not fit
+    // in memory all at once.
+    let mut pieces = Vec::with_capacity(INSERT_CHUNK);
+    for (piece, cells) in &pending.pieces {
+        for (cell, compact) in cells {
+            for (question, q) in compact.expand(&pending.keys) {
+                pieces.push((
+                    agg_pieces::survey_id.eq(survey_id),
+                    agg_pieces::question.eq(question),
+                    agg_pieces::week_start.eq(day_number(piece.week_start)),
+                    agg_pieces::month_start.eq(day_number(piece.month_start)),
+                    agg_pieces::wave_id.eq(piece.wave_id),
+                    agg_pieces::cell.eq(cell.clone()),
+                    agg_pieces::sums.eq(sums::encode(&q)),
+                ));
+            }
+            if pieces.len() >= INSERT_CHUNK {
+                insert_rows!(conn, agg_pieces::table, pieces);
+                pieces.clear();
+            }
+        }
+    }
+    insert_rows!(conn, agg_pieces::table, pieces);
+    let mut days = Vec::with_capacity(INSERT_CHUNK);
+    for ((day, wave_id), cells) in &pending.days {
+        for (cell, compact) in cells.iter().filter(|(_, c)| !c.0.is_empty()) {
+            days.push((
                 agg_days::survey_id.eq(survey_id),
-                agg_days::day.eq(day_number(day)),
-                agg_days::wave_id.eq(wave_id),
-                agg_days::cell.eq(cell),
-                agg_days::sums.eq(sums::encode_all(all)),
-            )
-        })
-        .collect();
-    for chunk in pieces.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(agg_pieces::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(agg_pieces::table)
-                .values(chunk)
-                .execute(c)?,
-        };
+                agg_days::day.eq(day_number(*day)),
+                agg_days::wave_id.eq(*wave_id),
+                agg_days::cell.eq(cell.clone()),
+                agg_days::sums.eq(sums::encode_all(&compact.expand(&pending.keys))),
+            ));
+            if days.len() >= INSERT_CHUNK {
+                insert_rows!(conn, agg_days::table, days);
+                days.clear();
+            }
+        }
     }
-    for chunk in days.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(agg_days::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(agg_days::table)
-                .values(chunk)
-                .execute(c)?,
-        };
-    }
+    insert_rows!(conn, agg_days::table, days);
     bump_version(conn, survey_id)
 }
 
@@ -413,13 +476,7 @@ pub fn stored(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Pending> {
             wave_id,
         };
         let decoded = sums::decode(&text).map_err(corrupt)?;
-        pending
-            .pieces
-            .entry(piece)
-            .or_default()
-            .entry(cell)
-            .or_default()
-            .insert(question, decoded);
+        pending.add_piece(piece, &cell, &question, &decoded);
     }
     let rows: Vec<(i32, i32, String, String)> = agg_days::table
         .filter(agg_days::survey_id.eq(survey_id))
@@ -433,11 +490,7 @@ pub fn stored(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Pending> {
     for (day, wave_id, cell, text) in rows {
         let day = from_day_number(day);
         let decoded = sums::decode_all(&text).map_err(corrupt)?;
-        pending
-            .days
-            .entry((day, wave_id))
-            .or_default()
-            .insert(cell, decoded);
+        pending.add_day(day, wave_id, &cell, &decoded);
     }
     Ok(pending)
 }
@@ -605,26 +658,25 @@ mod tests {
 
     fn flat(p: &Pending) -> Vec<(String, i64, f64, f64)> {
         let mut out = Vec::new();
-        for (piece, cells) in &p.pieces {
-            for (cell, questions) in cells {
-                for (question, sums) in questions.iter().filter(|(_, s)| !s.is_empty()) {
-                    for (value, s) in sums {
-                        out.push((
-                            format!("{piece:?}{cell}{question}{value}"),
-                            s.n,
-                            s.sb,
-                            s.sb2,
-                        ));
-                    }
-                }
+        for (piece, cell, question, sums) in p.piece_rows() {
+            for (value, s) in sums {
+                out.push((
+                    format!("{piece:?}{cell}{question}{value}"),
+                    s.n,
+                    s.sb,
+                    s.sb2,
+                ));
             }
         }
-        for (key, cells) in &p.days {
-            for (cell, all) in cells {
-                for (question, sums) in all {
-                    for (value, s) in sums {
-                        out.push((format!("{key:?}{cell}{question}{value}"), s.n, s.sb, s.sb2));
-                    }
+        for (day, wave, cell, all) in p.day_rows() {
+            for (question, sums) in all {
+                for (value, s) in sums {
+                    out.push((
+                        format!("{day}{wave}{cell}{question}{value}"),
+                        s.n,
+                        s.sb,
+                        s.sb2,
+                    ));
                 }
             }
         }

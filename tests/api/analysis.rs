@@ -296,31 +296,25 @@ on_both_stores_small_cells! {
 fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
     let flat = |p: &aggregates::Pending| {
         let mut out = Vec::new();
-        for (piece, cells) in &p.pieces {
-            for (cell, questions) in cells {
-                for (question, sums) in questions {
-                    for (value, s) in sums {
-                        out.push((
-                            format!("{piece:?}|{cell}|{question}|{value}"),
-                            s.n,
-                            s.sb,
-                            s.sb2,
-                        ));
-                    }
-                }
+        for (piece, cell, question, sums) in p.piece_rows() {
+            for (value, s) in sums {
+                out.push((
+                    format!("{piece:?}|{cell}|{question}|{value}"),
+                    s.n,
+                    s.sb,
+                    s.sb2,
+                ));
             }
         }
-        for ((day, wave), cells) in &p.days {
-            for (cell, all) in cells {
-                for (question, sums) in all {
-                    for (value, s) in sums {
-                        out.push((
-                            format!("{day}|{wave}|{cell}|{question}|{value}"),
-                            s.n,
-                            s.sb,
-                            s.sb2,
-                        ));
-                    }
+        for (day, wave, cell, all) in p.day_rows() {
+            for (question, sums) in all {
+                for (value, s) in sums {
+                    out.push((
+                        format!("{day}|{wave}|{cell}|{question}|{value}"),
+                        s.n,
+                        s.sb,
+                        s.sb2,
+                    ));
                 }
             }
         }

@@ -197,12 +197,15 @@ fn demo_loads_once_and_then_only_adds_responses(backend: Backend) {
     assert_eq!(db::responses::count(&mut conn, id).unwrap(), 12_445);
     assert_eq!(db::surveys::list(&mut conn).unwrap().len(), 1);
     assert_eq!(db::events::list(&mut conn).unwrap().len(), 4);
-    assert!(
-        db::surveys::find_by_slug(&mut conn, "digital-trust")
-            .unwrap()
-            .unwrap()
-            .synthetic
-    );
+    let survey = db::surveys::find_by_slug(&mut conn, "digital-trust")
+        .unwrap()
+        .unwrap();
+    assert!(survey.synthetic);
+    // Bulk sums (first written fresh, then merged row by row) equal a rebuild.
+    let stored = db::aggregates::stored(&mut conn, id).unwrap();
+    let scratch = db::aggregates::scan(&mut conn, id, &survey.definition).unwrap();
+    assert_eq!(stored.piece_rows(), scratch.piece_rows());
+    assert_eq!(stored.day_rows(), scratch.day_rows());
 }
 
 #[test]
