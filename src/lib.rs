@@ -1,7 +1,10 @@
 //! trustpulse: a survey tracker of trust in digital government services.
 //!
 //! Data flows one way: a request enters `routes`, is parsed into `survey`
-//! types, `submission` applies the rules, `db` stores, `pages` renders.
+//! types; `submission` applies the rules of taking a response and `db` stores
+//! it with its aggregates; `analysis` reads the aggregates and estimates with
+//! `stats`; `pages` and `analysis::report` render. `stats`, `survey` and
+//! `auth` know nothing of HTTP or SQL.
 
 pub mod aggregate;
 pub mod analysis;
