@@ -73,6 +73,13 @@ pub fn start_server(
             .app_data(settings.clone())
             .app_data(form_key.clone())
             .app_data(limiter.clone())
+            // Extractor failures answer in the same JSON shape as every other error.
+            .app_data(web::PathConfig::default().error_handler(|e, _| {
+                error::AppError::NotFound(format!("no such resource: {e}")).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                error::AppError::Malformed(format!("unreadable query string: {e}")).into()
+            }))
             .wrap(Compress::default())
             .wrap(security_headers())
             .wrap(from_fn(telemetry::observe_request))

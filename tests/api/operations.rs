@@ -31,6 +31,12 @@ on_both_stores! {
         }
     }
 
+    async fn a_malformed_path_is_a_json_404(app) {
+        let res = app.client.delete(app.url("/api/v1/events/not-a-number")).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
+    }
+
     async fn survey_definitions_and_events_are_public(app) {
         app.with_demo_survey();
         let body: Value = app.get("/api/v1/surveys/digital-trust").await.json().await.unwrap();
