@@ -77,6 +77,22 @@ pub struct SeriesSpec {
     pub smooth: usize,
 }
 
+impl SeriesSpec {
+    /// The groups of the breakdown: the substantive options of `by` ("prefer
+    /// not to say" counts in its period but is not drawn), or one group "".
+    pub fn groups(&self) -> Vec<String> {
+        match &self.by {
+            Some(q) => q
+                .options
+                .iter()
+                .filter(|o| !o.non_substantive)
+                .map(|o| o.code.clone())
+                .collect(),
+            None => vec![String::new()],
+        }
+    }
+}
+
 /// The parameters every series-shaped endpoint takes, plus its own `extra`.
 pub const SERIES_PARAMS: &[&str] = &[
     "question", "metric", "option", "by", "interval", "from", "to", "weighted", "smooth",

@@ -469,15 +469,7 @@ pub fn compute(
 ) -> diesel::QueryResult<Series> {
     let survey_id = ctx.survey.id;
     let data_version = aggregates::data_version(conn, survey_id)?;
-    let groups: Vec<String> = match &spec.by {
-        Some(q) => q
-            .options
-            .iter()
-            .filter(|o| !o.non_substantive)
-            .map(|o| o.code.clone())
-            .collect(),
-        None => vec![String::new()],
-    };
+    let groups = spec.groups();
     let weighted = spec.weighted && !ctx.targets.is_empty();
     let empty = |data_version| Series {
         from: None,

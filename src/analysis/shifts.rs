@@ -165,15 +165,7 @@ pub fn compute(
     dates: &[(Option<Event>, NaiveDate)],
     window_days: i64,
 ) -> diesel::QueryResult<(Vec<Shift>, Vec<WeightingReport>)> {
-    let groups: Vec<String> = match &spec.by {
-        Some(q) => q
-            .options
-            .iter()
-            .filter(|o| !o.non_substantive)
-            .map(|o| o.code.clone())
-            .collect(),
-        None => vec![String::new()],
-    };
+    let groups = spec.groups();
     let weighted = spec.weighted && !ctx.targets.is_empty();
     let measure = Measure::new(spec);
     let scale = spec.metric.scale_factor();

@@ -188,6 +188,35 @@ impl Pending {
         rows
     }
 
+    /// Every sum as (key, n, Σb, Σb²), sorted: for comparing two sets of sums.
+    pub fn entries(&self) -> Vec<(String, i64, f64, f64)> {
+        let mut out = Vec::new();
+        for (piece, cell, question, sums) in self.piece_rows() {
+            for (value, s) in sums {
+                out.push((
+                    format!("{piece:?}|{cell}|{question}|{value}"),
+                    s.n,
+                    s.sb,
+                    s.sb2,
+                ));
+            }
+        }
+        for (day, wave, cell, all) in self.day_rows() {
+            for (question, sums) in all {
+                for (value, s) in sums {
+                    out.push((
+                        format!("{day}|{wave}|{cell}|{question}|{value}"),
+                        s.n,
+                        s.sb,
+                        s.sb2,
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// (day, wave, cell, every question's sums) in key order.
     pub fn day_rows(&self) -> Vec<(NaiveDate, i32, String, AllSums)> {
         let mut rows = Vec::new();
@@ -656,34 +685,6 @@ mod tests {
             })
     }
 
-    fn flat(p: &Pending) -> Vec<(String, i64, f64, f64)> {
-        let mut out = Vec::new();
-        for (piece, cell, question, sums) in p.piece_rows() {
-            for (value, s) in sums {
-                out.push((
-                    format!("{piece:?}{cell}{question}{value}"),
-                    s.n,
-                    s.sb,
-                    s.sb2,
-                ));
-            }
-        }
-        for (day, wave, cell, all) in p.day_rows() {
-            for (question, sums) in all {
-                for (value, s) in sums {
-                    out.push((
-                        format!("{day}{wave}{cell}{question}{value}"),
-                        s.n,
-                        s.sb,
-                        s.sb2,
-                    ));
-                }
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
-
     proptest! {
         #[test]
         fn sums_kept_incrementally_equal_sums_built_from_scratch(responses in prop::collection::vec(response(), 1..60)) {
@@ -704,7 +705,7 @@ mod tests {
                     scratch.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, 1);
                 }
             }
-            let (a, b) = (flat(&incremental), flat(&scratch));
+            let (a, b) = (incremental.entries(), scratch.entries());
             prop_assert_eq!(a.len(), b.len());
             for (x, y) in a.iter().zip(&b) {
                 prop_assert_eq!((&x.0, x.1), (&y.0, y.1));

@@ -294,34 +294,7 @@ on_both_stores_small_cells! {
 
 /// Equal up to floating-point rounding of the weight sums.
 fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
-    let flat = |p: &aggregates::Pending| {
-        let mut out = Vec::new();
-        for (piece, cell, question, sums) in p.piece_rows() {
-            for (value, s) in sums {
-                out.push((
-                    format!("{piece:?}|{cell}|{question}|{value}"),
-                    s.n,
-                    s.sb,
-                    s.sb2,
-                ));
-            }
-        }
-        for (day, wave, cell, all) in p.day_rows() {
-            for (question, sums) in all {
-                for (value, s) in sums {
-                    out.push((
-                        format!("{day}|{wave}|{cell}|{question}|{value}"),
-                        s.n,
-                        s.sb,
-                        s.sb2,
-                    ));
-                }
-            }
-        }
-        out.sort_by(|x, y| x.0.cmp(&y.0));
-        out
-    };
-    let (fa, fb) = (flat(a), flat(b));
+    let (fa, fb) = (a.entries(), b.entries());
     assert_eq!(fa.len(), fb.len());
     for (x, y) in fa.iter().zip(&fb) {
         assert_eq!((&x.0, x.1), (&y.0, y.1));
