@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::analysis::params::{Metric, SeriesSpec};
 use crate::analysis::series::{Point, Series, WeightingReport};
@@ -77,6 +77,41 @@ pub struct SeriesBody<'a> {
     pub points: &'a [Point],
 }
 
+/// What every output says about the measure: which survey, question, metric
+/// and breakdown, and what the numbers mean.
+fn measure_meta(survey: &Survey, spec: &SeriesSpec) -> Map<String, Value> {
+    let fields = json!({
+        "survey": survey.definition.slug,
+        "question": spec.question.code,
+        "text": spec.question.prompt,
+        "metric": spec.metric.as_str(),
+        "option": spec.option,
+        "by": spec.by.as_ref().map(|q| q.code.clone()),
+        "definition": definition(spec),
+        "base": base(spec),
+    });
+    fields.as_object().cloned().unwrap_or_default()
+}
+
+/// What every output says about its data: suppression, visibility, version.
+fn provenance(
+    meta: &mut Map<String, Value>,
+    survey: &Survey,
+    min_cell: u32,
+    public: bool,
+    data_version: i64,
+) {
+    let fields = json!({
+        "min_cell": min_cell,
+        "completed_days_only": public,
+        "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data_version": data_version,
+        "synthetic_data": survey.synthetic,
+        "note": SAMPLING_NOTE,
+    });
+    meta.extend(fields.as_object().cloned().unwrap_or_default());
+}
+
 pub fn meta(
     survey: &Survey,
     spec: &SeriesSpec,
@@ -85,18 +120,11 @@ pub fn meta(
     min_cell: u32,
     public: bool,
 ) -> Value {
-    json!({
-        "survey": survey.definition.slug,
-        "question": spec.question.code,
-        "text": spec.question.prompt,
-        "metric": spec.metric.as_str(),
-        "option": spec.option,
-        "by": spec.by.as_ref().map(|q| q.code.clone()),
+    let mut meta = measure_meta(survey, spec);
+    let series_fields = json!({
         "groups": series.groups,
         "interval": spec.interval.as_str(),
         "smooth": spec.smooth,
-        "definition": definition(spec),
-        "base": base(spec),
         "units": match spec.metric { Metric::Mean => "scale units", Metric::Net => "percentage points", _ => "percent" },
         "weighting": {
             "weighted": series.weighted,
@@ -105,15 +133,12 @@ pub fn meta(
             "source": if series.weighted { json!(targets.source) } else { Value::Null },
             "periods": series.weighting,
         },
-        "min_cell": min_cell,
         "from": series.from,
         "to": series.to,
-        "completed_days_only": public,
-        "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data_version": series.data_version,
-        "synthetic_data": survey.synthetic,
-        "note": SAMPLING_NOTE,
-    })
+    });
+    meta.extend(series_fields.as_object().cloned().unwrap_or_default());
+    provenance(&mut meta, survey, min_cell, public, series.data_version);
+    Value::Object(meta)
 }
 
 /// What a list of shifts says about itself.
@@ -126,27 +151,17 @@ pub fn shifts_meta(
     public: bool,
     data_version: i64,
 ) -> Value {
-    json!({
-        "survey": survey.definition.slug,
-        "question": spec.question.code,
-        "text": spec.question.prompt,
-        "metric": spec.metric.as_str(),
-        "option": spec.option,
-        "by": spec.by.as_ref().map(|q| q.code.clone()),
-        "definition": definition(spec),
-        "base": base(spec),
+    let mut meta = measure_meta(survey, spec);
+    let shift_fields = json!({
         "window_days": request.window_days,
         "windows": "before = [date - window_days, date), after = [date, date + window_days), each its own sample; after is cut at the last completed day for the public",
         "method": "difference = after - before; SE = sqrt(SE_after^2 + SE_before^2); z = difference/SE; p = 2(1 - Phi(|z|)); 95% CI = difference +/- 1.96 SE",
         "multiple_comparisons": request.every_event.then_some("p-values are per event and not adjusted for multiple comparisons"),
         "weighting": { "weighted": spec.weighted && !weighting.is_empty(), "periods": weighting },
-        "min_cell": min_cell,
-        "completed_days_only": public,
-        "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data_version": data_version,
-        "synthetic_data": survey.synthetic,
-        "note": SAMPLING_NOTE,
-    })
+    });
+    meta.extend(shift_fields.as_object().cloned().unwrap_or_default());
+    provenance(&mut meta, survey, min_cell, public, data_version);
+    Value::Object(meta)
 }
 
 pub const CSV_HEADER: [&str; 15] = [
