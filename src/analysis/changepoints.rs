@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::analysis::params::SeriesSpec;
-use crate::analysis::series::{Measure, Series, round};
+use crate::analysis::series::{Measure, Series};
 use crate::stats::changepoints::pelt;
 use crate::stats::estimate::{self, Moments};
 
@@ -83,18 +83,14 @@ pub fn compute(series: &Series, spec: &SeriesSpec, min_cell: u32) -> Vec<GroupCh
                     let e = estimate::estimate(&m, total, measure.interval());
                     let hidden = estimate::too_small(&e, min_cell);
                     let shown = |x: Option<f64>| {
-                        if hidden {
-                            None
-                        } else {
-                            x.map(|v| round(v * scale, 4))
-                        }
+                        if hidden { None } else { x.map(|v| v * scale) }
                     };
                     Segment {
                         start: series.period_sums[first].0,
                         end: series.period_sums[last].0,
                         points: w[1] - w[0],
                         n: e.n,
-                        n_eff: round(e.n_eff, 2),
+                        n_eff: e.n_eff,
                         value: shown(e.value),
                         ci_low: shown(e.ci_low),
                         ci_high: shown(e.ci_high),
@@ -105,16 +101,13 @@ pub fn compute(series: &Series, spec: &SeriesSpec, min_cell: u32) -> Vec<GroupCh
                 .windows(2)
                 .map(|pair| Change {
                     period_start: pair[1].start,
-                    shift: pair[0]
-                        .value
-                        .zip(pair[1].value)
-                        .map(|(a, b)| round(b - a, 4)),
+                    shift: pair[0].value.zip(pair[1].value).map(|(a, b)| b - a),
                 })
                 .collect();
             GroupChanges {
                 group: group.clone(),
                 points_used: n,
-                penalty: penalty.map(|p| round(p, 6)),
+                penalty,
                 segments,
                 changes,
             }

@@ -38,6 +38,8 @@ pub struct Measure {
     /// y of every value the question can take (None: outside the base),
     /// worked out once so the hot loop only compares short strings.
     ys: Vec<(String, Option<f64>)>,
+    /// Unweighted: every wᵢ = 1, base weights left out (METHODS).
+    unit_weights: bool,
 }
 
 impl Measure {
@@ -50,6 +52,7 @@ impl Measure {
             positive: scale.map(|s| s.positive_values()).unwrap_or_default(),
             negative: scale.map(|s| s.negative_values()).unwrap_or_default(),
             ys: Vec::new(),
+            unit_weights: !spec.weighted,
         };
         let mut values: Vec<String> = scale
             .iter()
@@ -112,6 +115,20 @@ impl Measure {
         }
     }
 
+    /// The sums as this estimate weighs them: unweighted, n respondents of
+    /// weight 1; weighted, their base weights.
+    fn weighed(&self, s: Sums) -> Sums {
+        if self.unit_weights {
+            Sums {
+                sb: s.n as f64,
+                sb2: s.n as f64,
+                ..s
+            }
+        } else {
+            s
+        }
+    }
+
     /// Adds a cell's sums for this question (value, sums), every weight
     /// multiplied by `g`.
     pub fn accumulate<'a>(
@@ -120,6 +137,7 @@ impl Measure {
         entries: impl IntoIterator<Item = (&'a str, Sums)>,
         g: f64,
     ) {
+        let entries = entries.into_iter().map(|(v, s)| (v, self.weighed(s)));
         if self.question.kind != QuestionKind::MultiChoice {
             for (value, s) in entries {
                 if let Some(y) = self.y_of(value) {
@@ -155,6 +173,7 @@ impl Measure {
     pub fn accumulate_text(&self, m: &mut Moments, text: &str, g: f64) -> Result<(), String> {
         if self.question.kind != QuestionKind::MultiChoice {
             return sums::for_each(text, |value, s| {
+                let s = self.weighed(s);
                 if let Some(y) = self.y_of(value) {
                     m.add(s.n, s.sb, s.sb2, g, y);
                 }
@@ -318,6 +337,7 @@ pub fn weights(
                     })
                     .collect(),
                 base: s.0,
+                count: s.2 as f64,
             })
             .collect();
         match raking::rake(&raking_cells, &margins) {
@@ -332,7 +352,7 @@ pub fn weights(
                     period: label,
                     n,
                     raked: true,
-                    design_effect: Some(round(n as f64 / n_eff, 4)),
+                    design_effect: Some(n as f64 / n_eff),
                     failure: None,
                 });
                 out.factors.insert(
@@ -357,11 +377,6 @@ pub fn weights(
         }
     }
     Ok(out)
-}
-
-pub fn round(x: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (x * f).round() / f
 }
 
 /// One point of a series.
@@ -686,14 +701,14 @@ fn estimate_points(
                 if suppressed {
                     None
                 } else {
-                    x.map(|v| round(v * scale, 4))
+                    x.map(|v| v * scale)
                 }
             };
             points.push(Point {
                 period_start: *start,
                 group: group.clone(),
                 n: e.n,
-                n_eff: round(e.n_eff, 2),
+                n_eff: e.n_eff,
                 value: shown(e.value),
                 ci_low: shown(e.ci_low),
                 ci_high: shown(e.ci_high),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::aggregate::{self, EVERYONE};
 use crate::analysis::params::SeriesSpec;
-use crate::analysis::series::{Context, Measure, RakePeriod, WeightingReport, round, weights};
+use crate::analysis::series::{Context, Measure, RakePeriod, WeightingReport, weights};
 use crate::db::DbConnection;
 use crate::db::aggregates;
 use crate::db::events::Event;
@@ -255,21 +255,21 @@ pub fn compute(
                     from: range.0,
                     to: range.1,
                     n: e.n,
-                    n_eff: round(e.n_eff, 2),
+                    n_eff: e.n_eff,
                     value: if hidden {
                         None
                     } else {
-                        e.value.map(|v| round(v * scale, 4))
+                        e.value.map(|v| v * scale)
                     },
                     ci_low: if hidden {
                         None
                     } else {
-                        e.ci_low.map(|v| round(v * scale, 4))
+                        e.ci_low.map(|v| v * scale)
                     },
                     ci_high: if hidden {
                         None
                     } else {
-                        e.ci_high.map(|v| round(v * scale, 4))
+                        e.ci_high.map(|v| v * scale)
                     },
                     weighted: raked,
                 };
@@ -279,7 +279,7 @@ pub fn compute(
                         (b * scale, eb.se.map(|s| s * scale)),
                         (a * scale, ea.se.map(|s| s * scale)),
                     );
-                    (Some(round(d, 4)), stats)
+                    (Some(d), stats)
                 }
                 _ => (None, None),
             };
@@ -290,9 +290,9 @@ pub fn compute(
                 before: window(&eb, before, suppressed, raked[0]),
                 after: window(&ea, after, suppressed, raked[1]),
                 difference: d,
-                ci_low: stats.map(|s| round(s.0, 4)),
-                ci_high: stats.map(|s| round(s.1, 4)),
-                z: stats.map(|s| round(s.2, 4)),
+                ci_low: stats.map(|s| s.0),
+                ci_high: stats.map(|s| s.1),
+                z: stats.map(|s| s.2),
                 p: stats.map(|s| s.3),
                 suppressed,
             });

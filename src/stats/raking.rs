@@ -6,11 +6,13 @@
 //! on the cell, so sums of base weights per cell are all it needs.
 
 /// A cell: its category on each margin (None: no substantive answer, which
-/// keeps its weight through that margin's step) and its base-weight total.
+/// keeps its weight through that margin's step), its base-weight total and
+/// how many respondents it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     pub categories: Vec<Option<String>>,
     pub base: f64,
+    pub count: f64,
 }
 
 /// A margin: category → population share, in the order of the cells' categories.
@@ -28,7 +30,8 @@ pub const CAP_TOLERANCE: f64 = 1e-4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// One factor per cell, in cell order, with weighted mean 1.
+    /// One factor per cell, in cell order, scaled so that the final weights
+    /// g·b of the period's respondents average 1.
     Raked {
         factors: Vec<f64>,
         sweeps: usize,
@@ -63,7 +66,8 @@ pub fn rake(cells: &[Cell], margins: &[Margin]) -> Outcome {
         }
     }
     let total: f64 = cells.iter().map(|c| c.base).sum();
-    if total <= 0.0 {
+    let respondents: f64 = cells.iter().map(|c| c.count).sum();
+    if total <= 0.0 || respondents <= 0.0 {
         return Outcome::Failed {
             reason: "no respondents".into(),
         };
@@ -84,8 +88,12 @@ pub fn rake(cells: &[Cell], margins: &[Margin]) -> Outcome {
         if g.iter()
             .all(|f| *f >= low * (1.0 - CAP_TOLERANCE) && *f <= high * (1.0 + CAP_TOLERANCE))
         {
+            // Final weights g·b scaled to mean 1 over the period's respondents
+            // (METHODS), whatever the base weights average.
+            let weight_total: f64 = cells.iter().zip(&g).map(|(c, g)| g * c.base).sum();
+            let scale = respondents / weight_total;
             for f in g.iter_mut() {
-                *f /= mean;
+                *f *= scale;
             }
             return Outcome::Raked {
                 factors: g,
@@ -193,7 +201,33 @@ mod tests {
         Cell {
             categories: vec![a.map(String::from), b.map(String::from)],
             base,
+            count: base,
         }
+    }
+
+    #[test]
+    fn final_weights_average_one_whatever_the_base_weights_average() {
+        // 10 respondents with base weight 3 in a1, 10 with base weight 1 in a2,
+        // raked 50/50: a1 cells get g·3 = a2's g·1, so every final weight is 1.
+        let cells = [
+            Cell {
+                categories: vec![Some("a1".into())],
+                base: 30.0,
+                count: 10.0,
+            },
+            Cell {
+                categories: vec![Some("a2".into())],
+                base: 10.0,
+                count: 10.0,
+            },
+        ];
+        let Outcome::Raked { factors, .. } = rake(&cells, &[halves("a1", "a2")]) else {
+            panic!()
+        };
+        close(factors[0] * 3.0, 1.0);
+        close(factors[1], 1.0);
+        // Mean of the final weights over the 20 respondents is 1.
+        close((factors[0] * 30.0 + factors[1] * 10.0) / 20.0, 1.0);
     }
 
     fn halves(x: &str, y: &str) -> Margin {

@@ -177,7 +177,7 @@ on_both_stores_small_cells! {
         let p = point(&body, 0);
         assert_eq!(p["weighted"], true);
         close(&p["value"], 50.0);
-        close(&p["n_eff"], 26.67);
+        close(&p["n_eff"], 80.0 / 3.0);
         close(&p["ci_low"], 32.2577);
         close(&p["ci_high"], 67.7423);
         let period = &body["meta"]["weighting"]["periods"][0];
@@ -222,7 +222,7 @@ on_both_stores_small_cells! {
         let text = res.text().await.unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), "survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted");
-        assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,city,2024-01-01,month,10,10,3,1.9336,4.0664,false,false");
+        assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,city,2024-01-01,month,10,10,3,1.933608886717113,4.0663911132828865,false,false");
         assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,town,2024-01-01,month,0,0,,,,true,false");
     }
 
