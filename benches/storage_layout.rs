@@ -55,6 +55,7 @@ fn main() -> anyhow::Result<()> {
                 submission_id: None,
                 base_weight: 1.0,
                 answers: serde_json::Value::Object(r.answers).to_string(),
+                record_key: trustpulse::db::responses::new_record_key(),
             }
         })
         .collect();

@@ -79,8 +79,17 @@ pub fn submit(
     };
     let valid =
         answers::validate(&survey.definition, &submission.answers).map_err(Refusal::Invalid)?;
+    let record_key = responses::new_record_key();
     let mut sums = Pending::default();
-    sums.add_response(&survey.definition, today, wave_id, valid.as_map(), 1.0, 1);
+    sums.add_response(
+        &survey.definition,
+        today,
+        wave_id,
+        valid.as_map(),
+        1.0,
+        record_key as u32,
+        1,
+    );
     let response = NewResponse {
         id: Uuid::new_v4().to_string(),
         survey_id: survey.id,
@@ -94,6 +103,7 @@ pub fn submit(
         submission_id,
         base_weight: 1.0,
         answers: valid.to_json(),
+        record_key,
     };
     // The code is spent and the response stored together, or neither.
     let outcome = conn.transaction(|conn| {
@@ -130,6 +140,7 @@ pub fn store_dated(
     valid: &answers::ValidAnswers,
     base_weight: f64,
 ) -> diesel::QueryResult<String> {
+    let record_key = responses::new_record_key();
     let mut sums = Pending::default();
     sums.add_response(
         &survey.definition,
@@ -137,6 +148,7 @@ pub fn store_dated(
         wave_id,
         valid.as_map(),
         base_weight,
+        record_key as u32,
         1,
     );
     let response = NewResponse {
@@ -148,6 +160,7 @@ pub fn store_dated(
         submission_id: None,
         base_weight,
         answers: valid.to_json(),
+        record_key,
     };
     conn.transaction(|conn| {
         responses::insert(conn, &response)?;
@@ -171,6 +184,7 @@ pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::Que
             row.wave_id,
             &answers,
             row.base_weight,
+            row.record_key as u32,
             -1,
         );
         aggregates::apply(conn, survey.id, &sums, 1)?;

@@ -118,11 +118,15 @@ impl Pending {
         wave_id: Option<i32>,
         answers: &serde_json::Map<String, serde_json::Value>,
         base_weight: f64,
+        record_key: u32,
         sign: i64,
     ) {
         let Pending { keys, pieces, days } = self;
         let cell = aggregate::cell_of(def, answers);
         let one = Sums::one(base_weight);
+        // Counts of who answered carry the record key: a published cell's key
+        // is the sum of its respondents' keys.
+        let keyed = Sums::keyed(base_weight, record_key);
         let piece = Piece::of(day, wave_id);
         // Everyone-sums only feed raking, which works per month or wave: they
         // are kept per month (week_start = month_start), 4-5x fewer rows.
@@ -131,9 +135,9 @@ impl Pending {
             week_start: piece.month_start,
             ..piece
         };
-        slot(pieces.entry(month_piece).or_default(), &cell).add(everyone, &one, sign);
+        slot(pieces.entry(month_piece).or_default(), &cell).add(everyone, &keyed, sign);
         let day_sums = slot(days.entry((day, piece.wave_id)).or_default(), &cell);
-        day_sums.add(everyone, &one, sign);
+        day_sums.add(everyone, &keyed, sign);
         let piece_sums = slot(pieces.entry(piece).or_default(), &cell);
         let mut codes: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(8);
         for question in def
@@ -147,8 +151,8 @@ impl Pending {
             codes.clear();
             aggregate::value_codes_into(question.kind, value, &mut codes);
             let answered = keys.id(&question.code, ANSWERED);
-            piece_sums.add(answered, &one, sign);
-            day_sums.add(answered, &one, sign);
+            piece_sums.add(answered, &keyed, sign);
+            day_sums.add(answered, &keyed, sign);
             for code in &codes {
                 let key = keys.id(&question.code, code);
                 piece_sums.add(key, &one, sign);
@@ -188,8 +192,9 @@ impl Pending {
         rows
     }
 
-    /// Every sum as (key, n, Σb, Σb²), sorted: for comparing two sets of sums.
-    pub fn entries(&self) -> Vec<(String, i64, f64, f64)> {
+    /// Every sum as (name, n, Σb, Σb², record-key sum), sorted: for
+    /// comparing two sets of sums.
+    pub fn entries(&self) -> Vec<(String, i64, f64, f64, u32)> {
         let mut out = Vec::new();
         for (piece, cell, question, sums) in self.piece_rows() {
             for (value, s) in sums {
@@ -198,6 +203,7 @@ impl Pending {
                     s.n,
                     s.sb,
                     s.sb2,
+                    s.key,
                 ));
             }
         }
@@ -209,6 +215,7 @@ impl Pending {
                         s.n,
                         s.sb,
                         s.sb2,
+                        s.key,
                     ));
                 }
             }
@@ -460,7 +467,7 @@ pub fn scan(
     let mut pending = Pending::default();
     let mut after = String::new();
     loop {
-        let rows: Vec<(String, NaiveDate, Option<i32>, f64, String)> = responses::table
+        let rows: Vec<(String, NaiveDate, Option<i32>, f64, i64, String)> = responses::table
             .filter(responses::survey_id.eq(survey_id))
             .filter(responses::id.gt(&after))
             .order(responses::id)
@@ -470,15 +477,16 @@ pub fn scan(
                 responses::submitted_date,
                 responses::wave_id,
                 responses::base_weight,
+                responses::record_key,
                 responses::answers,
             ))
             .load(conn)?;
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
-        for (_, day, wave, weight, answers) in rows {
+        for (_, day, wave, weight, key, answers) in rows {
             let answers: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&answers).map_err(|e| corrupt(e.to_string()))?;
-            pending.add_response(def, day, wave, &answers, weight, 1);
+            pending.add_response(def, day, wave, &answers, weight, key as u32, 1);
         }
     }
     Ok(pending)
@@ -666,7 +674,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn response() -> impl Strategy<Value = (i64, serde_json::Value, f64, bool)> {
+    fn response() -> impl Strategy<Value = (i64, serde_json::Value, (f64, u32), bool)> {
         (
             0i64..70,
             prop_oneof![(1i64..=5).prop_map(|v| json!(v)), Just(json!("dk"))],
@@ -676,6 +684,11 @@ mod tests {
             any::<bool>(),
         )
             .prop_map(|(day, trust, concerns, age, weight, keep)| {
+                // A record key of the response's own (any u32 would do).
+                let weight = (
+                    weight,
+                    (day as u32).wrapping_mul(2_654_435_761) ^ age.len() as u32,
+                );
                 let mut answers =
                     json!({"portal_account": "active", "portal_trust": trust, "age_band": age});
                 if !concerns.is_empty() {
@@ -691,24 +704,24 @@ mod tests {
             let def = demo::definition();
             let start = NaiveDate::from_ymd_opt(2024, 1, 25).unwrap();
             let mut incremental = Pending::default();
-            for (day, answers, weight, _) in &responses {
-                incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, 1);
+            for (day, answers, (weight, key), _) in &responses {
+                incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, *key, 1);
             }
-            for (day, answers, weight, keep) in &responses {
+            for (day, answers, (weight, key), keep) in &responses {
                 if !keep {
-                    incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, -1);
+                    incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, *key, -1);
                 }
             }
             let mut scratch = Pending::default();
-            for (day, answers, weight, keep) in &responses {
+            for (day, answers, (weight, key), keep) in &responses {
                 if *keep {
-                    scratch.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, 1);
+                    scratch.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, *key, 1);
                 }
             }
             let (a, b) = (incremental.entries(), scratch.entries());
             prop_assert_eq!(a.len(), b.len());
             for (x, y) in a.iter().zip(&b) {
-                prop_assert_eq!((&x.0, x.1), (&y.0, y.1));
+                prop_assert_eq!((&x.0, x.1, x.4), (&y.0, y.1, y.4));
                 prop_assert!((x.2 - y.2).abs() < 1e-9 && (x.3 - y.3).abs() < 1e-9);
             }
         }

@@ -18,6 +18,15 @@ pub struct NewResponse {
     pub submission_id: Option<String>,
     pub base_weight: f64,
     pub answers: String,
+    /// Random, 0..2³²: summed into the aggregates for the cell-key method.
+    pub record_key: i64,
+}
+
+/// A fresh random record key (never derived from the response or its time).
+pub fn new_record_key() -> i64 {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    i64::from(u32::from_le_bytes(bytes))
 }
 
 /// What the respondent (or client) learns back: the id and the local date.
@@ -100,6 +109,7 @@ pub struct StoredResponse {
     pub wave_id: Option<i32>,
     pub base_weight: f64,
     pub answers: String,
+    pub record_key: i64,
 }
 
 pub fn find(
@@ -115,6 +125,7 @@ pub fn find(
             responses::wave_id,
             responses::base_weight,
             responses::answers,
+            responses::record_key,
         ))
         .first(conn)
         .optional()

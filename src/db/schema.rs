@@ -95,6 +95,7 @@ diesel::table! {
         submission_id -> Nullable<Text>,
         base_weight -> Double,
         answers -> Text,
+        record_key -> BigInt,
     }
 }
 

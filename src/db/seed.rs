@@ -68,7 +68,16 @@ pub fn load_demo(
         let size = BATCH.min((count - stored) as usize);
         for _ in 0..size {
             let response = generator.next_response();
-            sums.add_response(&definition, response.date, None, &response.answers, 1.0, 1);
+            let record_key = responses::new_record_key();
+            sums.add_response(
+                &definition,
+                response.date,
+                None,
+                &response.answers,
+                1.0,
+                record_key as u32,
+                1,
+            );
             batch.push(responses::NewResponse {
                 // Ids are never derived from the seed, so loading twice with one
                 // seed adds rows instead of colliding.
@@ -80,6 +89,7 @@ pub fn load_demo(
                 submission_id: None,
                 base_weight: 1.0,
                 answers: serde_json::Value::Object(response.answers).to_string(),
+                record_key,
             });
         }
         responses::insert_many(conn, &batch).context("storing demo responses")?;

@@ -1,26 +1,35 @@
 //! Sums of base weights per answer value: what the aggregate tables keep, in
 //! a compact text form both stores hold as TEXT.
 //!
-//! One question: `value:n[:Σb:Σb²],…` (the weights are left out when every
-//! base weight is 1, the usual case). Every question of a day-cell row:
-//! `question=…;question=…`.
+//! One question: `value:n[:Σb:Σb²][@key],…` (the weights are left out when
+//! every base weight is 1, the usual case; `@key` is the sum of the counted
+//! responses' record keys, kept on `*` entries for the cell-key method). Every
+//! question of a day-cell row: `question=…;question=…`.
 
 use std::collections::BTreeMap;
 
-/// n, Σb and Σb² of the base weights b of some respondents.
+/// n, Σb and Σb² of the base weights b of some respondents, and the sum of
+/// their record keys modulo 2³² (only where the cell key is needed).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Sums {
     pub n: i64,
     pub sb: f64,
     pub sb2: f64,
+    pub key: u32,
 }
 
 impl Sums {
     pub fn one(base_weight: f64) -> Sums {
+        Sums::keyed(base_weight, 0)
+    }
+
+    /// One respondent with their record key.
+    pub fn keyed(base_weight: f64, key: u32) -> Sums {
         Sums {
             n: 1,
             sb: base_weight,
             sb2: base_weight * base_weight,
+            key,
         }
     }
 
@@ -29,6 +38,11 @@ impl Sums {
         self.n += sign * other.n;
         self.sb += sign as f64 * other.sb;
         self.sb2 += sign as f64 * other.sb2;
+        self.key = if sign >= 0 {
+            self.key.wrapping_add(other.key)
+        } else {
+            self.key.wrapping_sub(other.key)
+        };
         if self.n == 0 {
             // Removing the last respondent leaves exact zeros, not rounding dust.
             *self = Sums::default();
@@ -97,6 +111,9 @@ pub fn encode(sums: &QuestionSums) -> String {
         } else {
             out.push_str(&format!("{value}:{}:{}:{}", s.n, s.sb, s.sb2));
         }
+        if s.key != 0 {
+            out.push_str(&format!("@{}", s.key));
+        }
     }
     out
 }
@@ -105,7 +122,14 @@ pub fn encode(sums: &QuestionSums) -> String {
 /// path of a series request). Malformed entries are reported, not skipped.
 pub fn for_each<'a>(text: &'a str, mut f: impl FnMut(&'a str, Sums)) -> Result<(), String> {
     for entry in text.split(',').filter(|e| !e.is_empty()) {
-        let mut fields = entry.split(':');
+        let (fields, key) = match entry.split_once('@') {
+            Some((fields, key)) => (
+                fields,
+                key.parse::<u32>().map_err(|e| format!("{entry:?}: {e}"))?,
+            ),
+            None => (entry, 0),
+        };
+        let mut fields = fields.split(':');
         let value = fields.next().unwrap_or_default();
         let n: i64 = fields
             .next()
@@ -117,11 +141,13 @@ pub fn for_each<'a>(text: &'a str, mut f: impl FnMut(&'a str, Sums)) -> Result<(
                 n,
                 sb: n as f64,
                 sb2: n as f64,
+                key,
             },
             (Some(sb), Some(sb2)) => Sums {
                 n,
                 sb: sb.parse().map_err(|e| format!("{entry:?}: {e}"))?,
                 sb2: sb2.parse().map_err(|e| format!("{entry:?}: {e}"))?,
+                key,
             },
             _ => return Err(format!("{entry:?}: expected value:n or value:n:sb:sb2")),
         };
@@ -169,6 +195,7 @@ mod tests {
                 n: 3,
                 sb: 3.0,
                 sb2: 3.0,
+                key: 4_000_000_000,
             },
         );
         q.insert(
@@ -177,16 +204,27 @@ mod tests {
                 n: 2,
                 sb: 2.5,
                 sb2: 3.125,
+                key: 0,
             },
         );
         q.insert("dk".into(), Sums::one(1.0));
         let text = encode(&q);
-        assert_eq!(text, "*:3,4:2:2.5:3.125,dk:1");
+        assert_eq!(text, "*:3@4000000000,4:2:2.5:3.125,dk:1");
         assert_eq!(decode(&text).unwrap(), q);
         let mut all = AllSums::new();
         all.insert("portal_trust".into(), q.clone());
         all.insert("".into(), decode("*:3").unwrap());
         assert_eq!(decode_all(&encode_all(&all)).unwrap(), all);
+    }
+
+    #[test]
+    fn record_keys_add_and_remove_modulo_two_to_the_32() {
+        let mut cell = Sums::default();
+        cell.add(&Sums::keyed(1.0, u32::MAX), 1);
+        cell.add(&Sums::keyed(1.0, 5), 1);
+        assert_eq!(cell.key, 4);
+        cell.add(&Sums::keyed(1.0, u32::MAX), -1);
+        assert_eq!((cell.n, cell.key), (1, 5));
     }
 
     #[test]

@@ -297,7 +297,7 @@ fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
     let (fa, fb) = (a.entries(), b.entries());
     assert_eq!(fa.len(), fb.len());
     for (x, y) in fa.iter().zip(&fb) {
-        assert_eq!((&x.0, x.1), (&y.0, y.1));
+        assert_eq!((&x.0, x.1, x.4), (&y.0, y.1, y.4));
         assert!(
             (x.2 - y.2).abs() < 1e-9 && (x.3 - y.3).abs() < 1e-9,
             "{x:?} vs {y:?}"
