@@ -131,6 +131,7 @@ fn a_response_row_holds_nothing_that_could_identify_a_respondent() {
         "submission_id",
         "base_weight",
         "answers",
+        "record_key",
     ]
     .into_iter()
     .map(String::from)
