@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use trustpulse::analysis::params;
+use trustpulse::analysis::disclosure::Audience;
 use trustpulse::analysis::series::{self, Context};
+use trustpulse::analysis::{params, weighting};
 use trustpulse::db::{self, DatabaseUrl, Store};
 
 fn main() -> anyhow::Result<()> {
@@ -36,13 +37,12 @@ fn main() -> anyhow::Result<()> {
     let n = db::responses::count(&mut conn, survey.id)?;
     let targets = db::targets::get(&mut conn, survey.id)?;
     let waves = db::surveys::waves(&mut conn, survey.id)?;
-    let ctx = Context {
-        survey: &survey,
-        targets: &targets.shares,
-        waves: &waves,
-        min_cell: 30,
-        last_day: chrono::NaiveDate::MAX,
-    };
+    // Researchers read exact figures; the public perturbed ones (both today).
+    let today = chrono::Utc::now().date_naive();
+    let audiences = [
+        ("exact", Audience::Researcher { today }),
+        ("public", Audience::new(true, today)),
+    ];
     let cases: [(&str, &[(&str, &str)]); 3] = [
         (
             "weekly weighted by region",
@@ -80,7 +80,7 @@ fn main() -> anyhow::Result<()> {
             t.elapsed().as_secs_f64() * 1e3
         );
         let t = Instant::now();
-        let w = series::weights(&survey, &targets.shares, &waves, &everyone, true)
+        let w = weighting::weights(&survey, &targets.shares, &waves, &everyone, true)
             .map_err(anyhow::Error::msg)?;
         println!(
             "raking {} periods in {:.1} ms",
@@ -96,7 +96,17 @@ fn main() -> anyhow::Result<()> {
             t.elapsed().as_secs_f64() * 1e3
         );
     }
-    for (name, pairs) in cases {
+    for ((name, pairs), (audience_name, audience)) in cases
+        .iter()
+        .flat_map(|case| audiences.iter().map(move |a| (case, a)))
+    {
+        let ctx = Context {
+            survey: &survey,
+            targets: &targets.shares,
+            waves: &waves,
+            min_cell: 30,
+            audience: *audience,
+        };
         let query: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -113,7 +123,7 @@ fn main() -> anyhow::Result<()> {
         }
         times.sort_by(f64::total_cmp);
         println!(
-            "{name}: {points} points, median {:.1} ms (min {:.1}, max {:.1}) over 21 runs",
+            "{name} ({audience_name}): {points} points, median {:.1} ms (min {:.1}, max {:.1}) over 21 runs",
             times[10], times[0], times[20]
         );
     }

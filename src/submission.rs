@@ -12,6 +12,7 @@ use crate::db::aggregates::{self, Pending};
 use crate::db::invitations::{self, CodeState};
 use crate::db::responses::{self, NewResponse, Stored};
 use crate::db::{DbConnection, surveys};
+use crate::stats::sums::Sums;
 use crate::survey::answers::{self, AnswerProblem};
 use crate::survey::{Access, Lang, Status, Survey};
 
@@ -86,8 +87,7 @@ pub fn submit(
         today,
         wave_id,
         valid.as_map(),
-        1.0,
-        record_key as u32,
+        Sums::keyed(1.0, record_key as u32),
         1,
     );
     let response = NewResponse {
@@ -147,8 +147,7 @@ pub fn store_dated(
         date,
         wave_id,
         valid.as_map(),
-        base_weight,
-        record_key as u32,
+        Sums::keyed(base_weight, record_key as u32),
         1,
     );
     let response = NewResponse {
@@ -183,8 +182,7 @@ pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::Que
             row.submitted_date,
             row.wave_id,
             &answers,
-            row.base_weight,
-            row.record_key as u32,
+            Sums::keyed(row.base_weight, row.record_key as u32),
             -1,
         );
         aggregates::apply(conn, survey.id, &sums, 1)?;

@@ -4,8 +4,10 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::analysis::disclosure::{self, Audience};
+use crate::analysis::measure::Measure;
 use crate::analysis::params::SeriesSpec;
-use crate::analysis::series::{Measure, Series};
+use crate::analysis::series::Series;
 use crate::stats::changepoints::pelt;
 use crate::stats::estimate::{self, Moments};
 
@@ -16,8 +18,9 @@ pub struct Segment {
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub points: usize,
-    pub n: i64,
-    pub n_eff: f64,
+    /// Null for a suppressed public segment.
+    pub n: Option<i64>,
+    pub n_eff: Option<f64>,
     pub value: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
@@ -41,7 +44,12 @@ pub struct GroupChanges {
 }
 
 /// The change points of every group of a computed series.
-pub fn compute(series: &Series, spec: &SeriesSpec, min_cell: u32) -> Vec<GroupChanges> {
+pub fn compute(
+    series: &Series,
+    spec: &SeriesSpec,
+    min_cell: u32,
+    audience: &Audience,
+) -> Vec<GroupChanges> {
     let measure = Measure::new(spec);
     let scale = spec.metric.scale_factor();
     series
@@ -81,19 +89,18 @@ pub fn compute(series: &Series, spec: &SeriesSpec, min_cell: u32) -> Vec<GroupCh
                         total += sums.total_n;
                     }
                     let e = estimate::estimate(&m, total, measure.interval());
-                    let hidden = estimate::too_small(&e, min_cell);
-                    let shown = |x: Option<f64>| {
-                        if hidden { None } else { x.map(|v| v * scale) }
-                    };
+                    let hidden = e.value.is_none() || estimate::too_small(&e, min_cell);
+                    let start = series.period_sums[first].0;
+                    let p = disclosure::point(start, group, &e, hidden, false, scale, audience);
                     Segment {
-                        start: series.period_sums[first].0,
+                        start,
                         end: series.period_sums[last].0,
                         points: w[1] - w[0],
-                        n: e.n,
-                        n_eff: e.n_eff,
-                        value: shown(e.value),
-                        ci_low: shown(e.ci_low),
-                        ci_high: shown(e.ci_high),
+                        n: p.n,
+                        n_eff: p.n_eff,
+                        value: p.value,
+                        ci_low: p.ci_low,
+                        ci_high: p.ci_high,
                     }
                 })
                 .collect();

@@ -1,13 +1,14 @@
 //! What a series says about itself (the metadata a reader needs to trust
 //! it) and its CSV form.
 
-use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::analysis::disclosure::{self, Audience};
 use crate::analysis::params::{Metric, SeriesSpec};
-use crate::analysis::series::{Point, Series, WeightingReport};
+use crate::analysis::series::{Point, Series};
 use crate::analysis::shifts::ShiftRequest;
+use crate::analysis::weighting::WeightingReport;
 use crate::db::targets::StoredTargets;
 use crate::survey::{QuestionKind, Survey};
 
@@ -98,12 +99,15 @@ fn provenance(
     meta: &mut Map<String, Value>,
     survey: &Survey,
     min_cell: u32,
-    public: bool,
+    audience: &Audience,
     data_version: i64,
 ) {
+    let public = audience.is_public();
     let fields = json!({
         "min_cell": min_cell,
         "completed_days_only": public,
+        "perturbed": public,
+        "disclosure": if public { disclosure::PERTURBATION_NOTE } else { "Exact figures (researcher access), today included." },
         "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "data_version": data_version,
         "synthetic_data": survey.synthetic,
@@ -118,7 +122,7 @@ pub fn meta(
     series: &Series,
     targets: &StoredTargets,
     min_cell: u32,
-    public: bool,
+    audience: &Audience,
 ) -> Value {
     let mut meta = measure_meta(survey, spec);
     let series_fields = json!({
@@ -137,7 +141,7 @@ pub fn meta(
         "to": series.to,
     });
     meta.extend(series_fields.as_object().cloned().unwrap_or_default());
-    provenance(&mut meta, survey, min_cell, public, series.data_version);
+    provenance(&mut meta, survey, min_cell, audience, series.data_version);
     Value::Object(meta)
 }
 
@@ -148,19 +152,19 @@ pub fn shifts_meta(
     request: &ShiftRequest,
     weighting: Vec<WeightingReport>,
     min_cell: u32,
-    public: bool,
+    audience: &Audience,
     data_version: i64,
 ) -> Value {
     let mut meta = measure_meta(survey, spec);
     let shift_fields = json!({
         "window_days": request.window_days,
-        "windows": "before = [date - window_days, date), after = [date, date + window_days), each its own sample; after is cut at the last completed day for the public",
+        "windows": "before = [date - window_days, date), after = [date, date + window_days), each its own sample; the public sees a shift once its after window has ended (until then it is pending)",
         "method": "difference = after - before; SE = sqrt(SE_after^2 + SE_before^2); z = difference/SE; p = 2(1 - Phi(|z|)); 95% CI = difference +/- 1.96 SE",
         "multiple_comparisons": request.every_event.then_some("p-values are per event and not adjusted for multiple comparisons"),
         "weighting": { "weighted": spec.weighted && !weighting.is_empty(), "periods": weighting },
     });
     meta.extend(shift_fields.as_object().cloned().unwrap_or_default());
-    provenance(&mut meta, survey, min_cell, public, data_version);
+    provenance(&mut meta, survey, min_cell, audience, data_version);
     Value::Object(meta)
 }
 
@@ -201,8 +205,8 @@ pub fn csv(survey: &Survey, spec: &SeriesSpec, points: &[Point]) -> Result<Vec<u
             p.group.as_str(),
             &p.period_start.to_string(),
             spec.interval.as_str(),
-            &p.n.to_string(),
-            &p.n_eff.to_string(),
+            &p.n.map(|n| n.to_string()).unwrap_or_default(),
+            &number(p.n_eff),
             &number(p.value),
             &number(p.ci_low),
             &number(p.ci_high),
@@ -211,9 +215,4 @@ pub fn csv(survey: &Survey, spec: &SeriesSpec, points: &[Point]) -> Result<Vec<u
         ])?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// The first day a public reader may not see yet.
-pub fn public_last_day(today: NaiveDate) -> NaiveDate {
-    today.pred_opt().unwrap_or(today)
 }

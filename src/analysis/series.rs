@@ -1,21 +1,31 @@
 //! Series: per period (and group), weighted estimates with intervals, built
 //! from the aggregate tables (never from raw answers).
+//!
+//! Every published figure is a sum of *atoms*: one piece of time (an ISO week
+//! cut at month ends and waves, or a day) × one group, tallied per answer
+//! value. Public atoms are perturbed by their cell key before anything is
+//! summed, so every public figure — any interval, range, smoothing or change
+//! point — is a function of the same perturbed atoms, and differencing two
+//! requests can at best give back a perturbed atom.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::aggregate::{self, EVERYONE};
-use crate::analysis::params::{Interval, Metric, SeriesSpec};
+use crate::analysis::disclosure::{self, Audience};
+use crate::analysis::measure::Measure;
+use crate::analysis::params::{Interval, SeriesSpec};
+use crate::analysis::periods;
+use crate::analysis::weighting::{self, RakePeriod, WeightingReport, Weights};
 use crate::db::DbConnection;
-use crate::db::aggregates::{self, Piece};
+use crate::db::aggregates;
 use crate::db::surveys::Wave;
+use crate::stats::cellkey::Tally;
 use crate::stats::estimate::{self, Moments};
-use crate::stats::raking::{self, Cell, Outcome};
-use crate::stats::sums::{self, ANSWERED, Sums};
+use crate::survey::Survey;
 use crate::survey::targets::Targets;
-use crate::survey::{QuestionDef, QuestionKind, Survey};
 
 /// What a series is computed against.
 pub struct Context<'a> {
@@ -23,360 +33,8 @@ pub struct Context<'a> {
     pub targets: &'a Targets,
     pub waves: &'a [Wave],
     pub min_cell: u32,
-    /// The last day the caller may see: yesterday in the survey's time zone
-    /// for the public (completed days only), today for researchers.
-    pub last_day: NaiveDate,
-}
-
-/// How the question's answer values enter the estimate.
-pub struct Measure {
-    question: QuestionDef,
-    metric: Metric,
-    option: Option<String>,
-    positive: Vec<i32>,
-    negative: Vec<i32>,
-    /// y of every value the question can take (None: outside the base),
-    /// worked out once so the hot loop only compares short strings.
-    ys: Vec<(String, Option<f64>)>,
-    /// Unweighted: every wᵢ = 1, base weights left out (METHODS).
-    unit_weights: bool,
-}
-
-impl Measure {
-    pub fn new(spec: &SeriesSpec) -> Measure {
-        let scale = spec.question.scale.as_ref();
-        let mut measure = Measure {
-            question: spec.question.clone(),
-            metric: spec.metric,
-            option: spec.option.clone(),
-            positive: scale.map(|s| s.positive_values()).unwrap_or_default(),
-            negative: scale.map(|s| s.negative_values()).unwrap_or_default(),
-            ys: Vec::new(),
-            unit_weights: !spec.weighted,
-        };
-        let mut values: Vec<String> = scale
-            .iter()
-            .flat_map(|s| s.min..=s.max)
-            .map(|v| v.to_string())
-            .collect();
-        if spec.question.kind == QuestionKind::YesNo {
-            values.extend(["yes".to_string(), "no".to_string()]);
-        }
-        values.extend(spec.question.options.iter().map(|o| o.code.clone()));
-        measure.ys = values
-            .into_iter()
-            .map(|v| (v.clone(), measure.y(&v)))
-            .collect();
-        measure
-    }
-
-    fn y_of(&self, value: &str) -> Option<f64> {
-        self.ys
-            .iter()
-            .find(|(v, _)| v == value)
-            .and_then(|(_, y)| *y)
-    }
-
-    fn substantive(&self, value: &str) -> bool {
-        match self.question.kind {
-            QuestionKind::Scale => value.parse::<i32>().is_ok(),
-            QuestionKind::YesNo => true,
-            _ => self
-                .question
-                .option(value)
-                .is_some_and(|o| !o.non_substantive),
-        }
-    }
-
-    /// A share of a non-substantive option counts every answer in its base.
-    fn option_is_non_substantive(&self) -> bool {
-        self.option.as_deref().is_some_and(|o| !self.substantive(o))
-    }
-
-    /// y for one answer value, or None when the value is outside the base.
-    fn y(&self, value: &str) -> Option<f64> {
-        let substantive = self.substantive(value);
-        match self.metric {
-            Metric::Share if self.option_is_non_substantive() => {
-                Some(f64::from(self.option.as_deref() == Some(value)))
-            }
-            _ if !substantive => None,
-            Metric::Share => Some(f64::from(self.option.as_deref() == Some(value))),
-            Metric::Mean => value.parse::<f64>().ok(),
-            Metric::Top2 | Metric::Bottom2 | Metric::Net => {
-                let v: i32 = value.parse().ok()?;
-                let (pos, neg) = (self.positive.contains(&v), self.negative.contains(&v));
-                Some(match self.metric {
-                    Metric::Top2 => f64::from(pos),
-                    Metric::Bottom2 => f64::from(neg),
-                    _ => f64::from(pos) - f64::from(neg),
-                })
-            }
-        }
-    }
-
-    /// The sums as this estimate weighs them: unweighted, n respondents of
-    /// weight 1; weighted, their base weights.
-    fn weighed(&self, s: Sums) -> Sums {
-        if self.unit_weights {
-            Sums {
-                sb: s.n as f64,
-                sb2: s.n as f64,
-                ..s
-            }
-        } else {
-            s
-        }
-    }
-
-    /// Adds a cell's sums for this question (value, sums), every weight
-    /// multiplied by `g`.
-    pub fn accumulate<'a>(
-        &self,
-        m: &mut Moments,
-        entries: impl IntoIterator<Item = (&'a str, Sums)>,
-        g: f64,
-    ) {
-        let entries = entries.into_iter().map(|(v, s)| (v, self.weighed(s)));
-        if self.question.kind != QuestionKind::MultiChoice {
-            for (value, s) in entries {
-                if let Some(y) = self.y_of(value) {
-                    m.add(s.n, s.sb, s.sb2, g, y);
-                }
-            }
-            return;
-        }
-        // Multi-choice: the base is everyone who answered, less those who chose
-        // only a non-substantive option (unless that option is the one measured).
-        let (mut base, mut chosen) = (Sums::default(), Sums::default());
-        let keep_non_substantive = self.option_is_non_substantive();
-        for (value, s) in entries {
-            if value == ANSWERED {
-                base.add(&s, 1);
-            } else if !keep_non_substantive
-                && self
-                    .question
-                    .option(value)
-                    .is_some_and(|o| o.non_substantive)
-            {
-                base.add(&s, -1);
-            }
-            if self.option.as_deref() == Some(value) {
-                chosen = s;
-            }
-        }
-        m.add(base.n, base.sb, base.sb2, g, 0.0);
-        m.add_indicator(chosen.sb, chosen.sb2, g);
-    }
-
-    /// `accumulate` over encoded sums, without building a map.
-    pub fn accumulate_text(&self, m: &mut Moments, text: &str, g: f64) -> Result<(), String> {
-        if self.question.kind != QuestionKind::MultiChoice {
-            return sums::for_each(text, |value, s| {
-                let s = self.weighed(s);
-                if let Some(y) = self.y_of(value) {
-                    m.add(s.n, s.sb, s.sb2, g, y);
-                }
-            });
-        }
-        let mut entries = Vec::with_capacity(16);
-        sums::for_each(text, |value, s| entries.push((value, s)))?;
-        self.accumulate(m, entries, g);
-        Ok(())
-    }
-
-    pub fn interval(&self) -> estimate::Interval {
-        match self.metric {
-            Metric::Mean => {
-                let s = self.question.scale.as_ref();
-                estimate::Interval::T {
-                    min: s.map_or(f64::MIN, |s| f64::from(s.min)),
-                    max: s.map_or(f64::MAX, |s| f64::from(s.max)),
-                }
-            }
-            Metric::Net => estimate::Interval::T {
-                min: -1.0,
-                max: 1.0,
-            },
-            _ => estimate::Interval::Wilson,
-        }
-    }
-}
-
-/// The period whose raking weights a response uses: its wave, else its month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RakePeriod {
-    Month(NaiveDate),
-    Wave(i32),
-}
-
-impl RakePeriod {
-    pub fn of(day: NaiveDate, wave_id: i32) -> RakePeriod {
-        if wave_id != 0 {
-            RakePeriod::Wave(wave_id)
-        } else {
-            RakePeriod::Month(aggregate::month_start(day))
-        }
-    }
-}
-
-/// Weighting of one raking period, as reported in the metadata.
-#[derive(Debug, Clone, Serialize)]
-pub struct WeightingReport {
-    pub period: String,
-    pub n: i64,
-    pub raked: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub design_effect: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure: Option<String>,
-}
-
-/// The factors g per cell of each raking period (1 when unweighted or failed).
-pub struct Weights {
-    factors: HashMap<RakePeriod, HashMap<String, f64>>,
-    failed: HashMap<RakePeriod, bool>,
-    pub reports: Vec<WeightingReport>,
-}
-
-impl Weights {
-    pub fn factor(&self, period: RakePeriod, cell: &str) -> f64 {
-        self.factors
-            .get(&period)
-            .and_then(|f| f.get(cell))
-            .copied()
-            .unwrap_or(1.0)
-    }
-
-    /// Did raking apply to this period?
-    pub fn raked(&self, period: RakePeriod) -> bool {
-        self.failed.get(&period) == Some(&false)
-    }
-}
-
-/// Rakes every period that `rows` (the everyone-rows of the pieces, sums
-/// still encoded) cover.
-pub fn weights(
-    survey: &Survey,
-    targets: &Targets,
-    waves: &[Wave],
-    rows: &[(Piece, String, String)],
-    weighted: bool,
-) -> Result<Weights, String> {
-    let mut cells: BTreeMap<RakePeriod, HashMap<&str, (f64, f64, i64)>> = BTreeMap::new();
-    for (piece, cell, text) in rows {
-        let mut everyone = None;
-        sums::for_each(text, |value, s| {
-            if value == ANSWERED {
-                everyone = Some(s);
-            }
-        })?;
-        let Some(all) = everyone else { continue };
-        let period = RakePeriod::of(piece.month_start, piece.wave_id);
-        let slot = cells
-            .entry(period)
-            .or_default()
-            .entry(cell.as_str())
-            .or_default();
-        slot.0 += all.sb;
-        slot.1 += all.sb2;
-        slot.2 += all.n;
-    }
-    let dimensions: Vec<(&String, Vec<(String, f64)>)> = targets
-        .iter()
-        .map(|(dim, shares)| {
-            let order: Vec<(String, f64)> = survey
-                .definition
-                .question(dim)
-                .map(|q| {
-                    q.options
-                        .iter()
-                        .filter_map(|o| shares.get(&o.code).map(|s| (o.code.clone(), *s)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (dim, order)
-        })
-        .collect();
-    let margins: Vec<raking::Margin> = dimensions.iter().map(|(_, m)| m.clone()).collect();
-    let mut out = Weights {
-        factors: HashMap::new(),
-        failed: HashMap::new(),
-        reports: Vec::new(),
-    };
-    for (period, period_cells) in cells {
-        let list: Vec<(&str, (f64, f64, i64))> = period_cells.into_iter().collect();
-        let n: i64 = list.iter().map(|(_, s)| s.2).sum();
-        let label = match period {
-            RakePeriod::Month(m) => m.format("%Y-%m").to_string(),
-            RakePeriod::Wave(id) => waves
-                .iter()
-                .find(|w| w.id == id)
-                .map_or(id.to_string(), |w| w.label.clone()),
-        };
-        if !weighted || targets.is_empty() {
-            continue;
-        }
-        let raking_cells: Vec<Cell> = list
-            .iter()
-            .map(|(cell, s)| Cell {
-                categories: dimensions
-                    .iter()
-                    .map(|(dim, margin)| {
-                        let value = aggregate::cell_value(cell, dim);
-                        let substantive = survey
-                            .definition
-                            .question(dim)
-                            .and_then(|q| q.option(value))
-                            .is_some_and(|o| !o.non_substantive);
-                        // A category someone chose but that has no target is
-                        // left to the raking to report.
-                        (substantive
-                            || (!value.is_empty() && margin.iter().any(|(k, _)| k == value)))
-                        .then(|| value.to_string())
-                    })
-                    .collect(),
-                base: s.0,
-                count: s.2 as f64,
-            })
-            .collect();
-        match raking::rake(&raking_cells, &margins) {
-            Outcome::Raked { factors, .. } => {
-                let (mut w, mut w2) = (0.0, 0.0);
-                for ((_, s), g) in list.iter().zip(&factors) {
-                    w += g * s.0;
-                    w2 += g * g * s.1;
-                }
-                let n_eff = w * w / w2;
-                out.reports.push(WeightingReport {
-                    period: label,
-                    n,
-                    raked: true,
-                    design_effect: Some(n as f64 / n_eff),
-                    failure: None,
-                });
-                out.factors.insert(
-                    period,
-                    list.iter()
-                        .map(|(c, _)| c.to_string())
-                        .zip(factors)
-                        .collect(),
-                );
-                out.failed.insert(period, false);
-            }
-            Outcome::Failed { reason } => {
-                out.reports.push(WeightingReport {
-                    period: label,
-                    n,
-                    raked: false,
-                    design_effect: None,
-                    failure: Some(reason),
-                });
-                out.failed.insert(period, true);
-            }
-        }
-    }
-    Ok(out)
+    /// Who asks: the public (perturbed, completed periods) or a researcher.
+    pub audience: Audience,
 }
 
 /// One point of a series.
@@ -384,8 +42,9 @@ pub fn weights(
 pub struct Point {
     pub period_start: NaiveDate,
     pub group: String,
-    pub n: i64,
-    pub n_eff: f64,
+    /// Null for a suppressed public cell.
+    pub n: Option<i64>,
+    pub n_eff: Option<f64>,
     pub value: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
@@ -406,64 +65,6 @@ pub struct PeriodSums {
     pub any: bool,
 }
 
-/// The periods of a range: their start dates, in order.
-pub fn periods(
-    interval: Interval,
-    from: NaiveDate,
-    to: NaiveDate,
-    waves: &[Wave],
-) -> Vec<NaiveDate> {
-    let mut out = Vec::new();
-    match interval {
-        Interval::Day | Interval::Week => {
-            let step = if interval == Interval::Day { 1 } else { 7 };
-            let mut d = from;
-            while d <= to {
-                out.push(d);
-                d += Duration::days(step);
-            }
-        }
-        Interval::Month => {
-            let mut d = from;
-            while d <= to {
-                out.push(d);
-                d = next_month(d);
-            }
-        }
-        Interval::Wave => out.extend(
-            waves
-                .iter()
-                .filter(|w| w.opens <= to && w.closes >= from)
-                .map(|w| w.opens),
-        ),
-    }
-    out
-}
-
-fn next_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 {
-        (d.year() + 1, 1)
-    } else {
-        (d.year(), d.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1).expect("the first of a month exists")
-}
-
-/// Widens [from, to] to whole periods.
-pub fn widen(interval: Interval, from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
-    match interval {
-        Interval::Day | Interval::Wave => (from, to),
-        Interval::Week => (
-            aggregate::week_start(from),
-            aggregate::week_start(to) + Duration::days(6),
-        ),
-        Interval::Month => (
-            aggregate::month_start(from),
-            next_month(to) - Duration::days(1),
-        ),
-    }
-}
-
 /// The computed series and what the metadata reports about it.
 pub struct Series {
     pub from: Option<NaiveDate>,
@@ -475,6 +76,113 @@ pub struct Series {
     pub data_version: i64,
     /// Sums per period, kept for re-estimating pooled segments.
     pub period_sums: Vec<(NaiveDate, PeriodSums)>,
+}
+
+/// An atom's place: the first day of its piece of time (a day, or a piece's
+/// week start), its month and its wave (0: none).
+type AtomTime = (NaiveDate, NaiveDate, i32);
+
+/// The tallies of one question per atom: per group, and for everyone in the
+/// atom's time (the period's whole n, the residual of a breakdown).
+pub struct Atoms {
+    pub groups: Vec<String>,
+    /// (time, group index or `groups.len()` for everyone) → tally.
+    pub tallies: BTreeMap<(AtomTime, usize), Tally>,
+}
+
+impl Atoms {
+    pub fn everyone(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+/// Tallies rows (time, cell, sums) into atoms. `g` gives a row's raking
+/// factor; cells are looked up once each (a request touches a few hundred
+/// cells but tens of thousands of rows).
+pub struct AtomBuilder<'a> {
+    measure: &'a Measure,
+    by: Option<&'a str>,
+    group_index: HashMap<String, usize>,
+    cells: HashMap<String, Option<usize>>,
+    atoms: Atoms,
+    /// Without a breakdown the one group is everyone: one tally serves both.
+    shared_total: bool,
+}
+
+impl<'a> AtomBuilder<'a> {
+    pub fn new(measure: &'a Measure, spec: &'a SeriesSpec) -> AtomBuilder<'a> {
+        let groups = spec.groups();
+        AtomBuilder {
+            measure,
+            by: spec.by.as_ref().map(|q| q.code.as_str()),
+            group_index: groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.clone(), i))
+                .collect(),
+            cells: HashMap::new(),
+            shared_total: spec.by.is_none(),
+            atoms: Atoms {
+                groups,
+                tallies: BTreeMap::new(),
+            },
+        }
+    }
+
+    fn group(&mut self, cell: &str) -> Option<usize> {
+        if let Some(g) = self.cells.get(cell) {
+            return *g;
+        }
+        let value = self.by.map_or("", |d| aggregate::cell_value(cell, d));
+        let g = self.group_index.get(value).copied();
+        self.cells.insert(cell.to_string(), g);
+        g
+    }
+
+    /// Adds one row, given as a closure that adds its sums to a tally.
+    pub fn add(
+        &mut self,
+        time: AtomTime,
+        cell: &str,
+        add: &mut dyn FnMut(&Measure, &mut Tally) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let everyone = self.atoms.everyone();
+        let group = self.group(cell);
+        let measure = self.measure;
+        let mut row = measure.tally();
+        add(measure, &mut row)?;
+        if !self.shared_total {
+            self.atoms
+                .tallies
+                .entry((time, everyone))
+                .or_insert_with(|| measure.tally())
+                .merge(&row);
+        }
+        let slot = if self.shared_total { Some(0) } else { group };
+        if let Some(g) = slot {
+            self.atoms
+                .tallies
+                .entry((time, g))
+                .or_insert_with(|| measure.tally())
+                .merge(&row);
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Atoms {
+        self.atoms
+    }
+}
+
+/// Moments of one atom as published: perturbed for the public.
+pub fn atom_moments(measure: &Measure, tally: &Tally, audience: &Audience) -> Moments {
+    if audience.perturbed() {
+        let mut t = tally.clone();
+        measure.perturb(&mut t);
+        measure.moments(&t)
+    } else {
+        measure.moments(tally)
+    }
 }
 
 pub fn compute(
@@ -499,13 +207,22 @@ pub fn compute(
     let Some((first, last)) = aggregates::date_range(conn, survey_id)? else {
         return Ok(empty(data_version));
     };
+    let last_day = ctx.audience.last_day();
     let from = spec.from.unwrap_or(first);
-    let to = spec.to.unwrap_or(last).min(ctx.last_day);
+    let to = spec.to.unwrap_or(last).min(last_day);
     if from > to {
         return Ok(empty(data_version));
     }
-    let (from, to) = widen(spec.interval, from, to);
-    let starts = periods(spec.interval, from, to, ctx.waves);
+    let (from, to) = periods::widen(spec.interval, from, to);
+    let mut starts = periods::periods(spec.interval, from, to, ctx.waves);
+    // The public sees whole periods that have ended.
+    if ctx.audience.completed_periods_only() {
+        starts.retain(|s| periods::end(spec.interval, *s, ctx.waves) <= last_day);
+    }
+    let (Some(&first_start), Some(&last_start)) = (starts.first(), starts.last()) else {
+        return Ok(empty(data_version));
+    };
+    let to = periods::end(spec.interval, last_start, ctx.waves).max(first_start);
     // Data range: for waves, every month any of the chosen waves touches.
     let (data_from, data_to) = match spec.interval {
         Interval::Wave => {
@@ -518,149 +235,157 @@ pub fn compute(
                 chosen.iter().map(|w| w.opens).min(),
                 chosen.iter().map(|w| w.closes).max(),
             ) {
-                (Some(a), Some(b)) => (a, b.min(ctx.last_day)),
+                (Some(a), Some(b)) => (a, b.min(last_day)),
                 _ => return Ok(empty(data_version)),
             }
         }
-        _ => (from, to.min(ctx.last_day)),
+        _ => (from, to.min(last_day)),
     };
     let (month_from, month_to) = (
         aggregate::month_start(data_from),
         aggregate::month_start(data_to),
     );
+    let weights = read_weights(conn, ctx, weighted, month_from, month_to)?;
+    let measure = Measure::new(spec);
+    let wave_opens: HashMap<i32, NaiveDate> = ctx.waves.iter().map(|w| (w.id, w.opens)).collect();
+    // Atom time → (its period's start, its raking period).
+    let mut placement: HashMap<AtomTime, (NaiveDate, RakePeriod)> = HashMap::new();
+    let mut factors: HashMap<(String, RakePeriod), f64> = HashMap::new();
+    let mut factor = |cell: &str, rake: RakePeriod| -> f64 {
+        if !weighted || !weights.raked(rake) {
+            return 1.0;
+        }
+        *factors
+            .entry((cell.to_string(), rake))
+            .or_insert_with(|| weights.factor(rake, cell))
+    };
+    let mut builder = AtomBuilder::new(&measure, spec);
+    let result = match spec.interval {
+        Interval::Day => {
+            let rows = aggregates::days(conn, survey_id, &spec.question.code, data_from, data_to)?;
+            rows.into_iter().try_for_each(|(day, wave_id, cell, q)| {
+                let rake = RakePeriod::of(day, wave_id);
+                let time = (day, aggregate::month_start(day), wave_id);
+                placement.insert(time, (day, rake));
+                let g = factor(&cell, rake);
+                builder.add(time, &cell, &mut |m, t| {
+                    for (value, s) in &q {
+                        m.add(t, value, s, g);
+                    }
+                    Ok(())
+                })
+            })
+        }
+        _ => {
+            let rows =
+                aggregates::pieces_raw(conn, survey_id, &spec.question.code, month_from, month_to)?;
+            rows.into_iter().try_for_each(|(piece, cell, text)| {
+                let period = match spec.interval {
+                    Interval::Week => Some(piece.week_start),
+                    Interval::Month => Some(piece.month_start),
+                    _ => wave_opens.get(&piece.wave_id).copied(),
+                };
+                let Some(period) = period else { return Ok(()) };
+                let rake = RakePeriod::of(piece.month_start, piece.wave_id);
+                let time = (piece.week_start, piece.month_start, piece.wave_id);
+                placement.insert(time, (period, rake));
+                let g = factor(&cell, rake);
+                builder.add(time, &cell, &mut |m, t| m.add_text(t, &text, g))
+            })
+        }
+    };
+    result.map_err(corrupt)?;
+    let atoms = builder.finish();
+    let sums = period_sums(
+        &starts, &atoms, &placement, &measure, &weights, ctx, weighted,
+    );
+    let points = estimate_points(&starts, &sums, &groups, spec, &measure, ctx, weighted);
+    let mut weighting = weights.reports;
+    if ctx.audience.perturbed() {
+        disclosure::hide_weighting_counts(&mut weighting);
+    }
+    Ok(Series {
+        from: Some(from),
+        to: Some(to),
+        points,
+        groups,
+        weighting,
+        weighted,
+        data_version,
+        period_sums: starts.into_iter().zip(sums).collect(),
+    })
+}
+
+pub fn corrupt(e: String) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("aggregate sums: {e}").into())
+}
+
+/// The raking weights of the months (or every wave) a range touches.
+pub fn read_weights(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    weighted: bool,
+    month_from: NaiveDate,
+    month_to: NaiveDate,
+) -> diesel::QueryResult<Weights> {
     let everyone = if weighted {
         let (a, b) = if ctx.waves.is_empty() {
             (month_from, month_to)
         } else {
             (NaiveDate::MIN, NaiveDate::MAX)
         };
-        aggregates::pieces_raw(conn, survey_id, EVERYONE, a, b)?
+        aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b)?
     } else {
         Vec::new()
     };
-    let corrupt = |e: String| {
-        diesel::result::Error::DeserializationError(format!("aggregate sums: {e}").into())
-    };
-    let weights =
-        weights(ctx.survey, ctx.targets, ctx.waves, &everyone, weighted).map_err(corrupt)?;
-    let mut malformed: Option<String> = None;
-    let measure = Measure::new(spec);
-    let by = spec.by.as_ref().map(|q| q.code.as_str());
-    let group_index: HashMap<&str, usize> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.as_str(), i))
-        .collect();
+    weighting::weights(ctx.survey, ctx.targets, ctx.waves, &everyone, weighted).map_err(corrupt)
+}
+
+/// Adds each atom's (perturbed, for the public) moments into its period.
+fn period_sums(
+    starts: &[NaiveDate],
+    atoms: &Atoms,
+    placement: &HashMap<AtomTime, (NaiveDate, RakePeriod)>,
+    measure: &Measure,
+    weights: &Weights,
+    ctx: &Context,
+    weighted: bool,
+) -> Vec<PeriodSums> {
     let index: HashMap<NaiveDate, usize> =
         starts.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let mut sums: Vec<PeriodSums> = starts
         .iter()
         .map(|_| PeriodSums {
-            groups: vec![Moments::default(); groups.len()],
+            groups: vec![Moments::default(); atoms.groups.len()],
             total_n: 0,
             raked: weighted,
             any: false,
         })
         .collect();
-    let wave_opens: HashMap<i32, NaiveDate> = ctx.waves.iter().map(|w| (w.id, w.opens)).collect();
-    // Per distinct cell, looked up once: its group and its factor per raking
-    // period (a request touches ~250 cells but tens of thousands of rows).
-    let mut cells: HashMap<String, (Option<usize>, HashMap<RakePeriod, f64>)> = HashMap::new();
-    let mut add = |period: Option<NaiveDate>,
-                   rake: RakePeriod,
-                   cell: &str,
-                   whole: &dyn Fn(&mut Moments, f64)| {
-        let Some(i) = period.and_then(|p| index.get(&p)) else {
-            return;
+    let everyone = atoms.everyone();
+    let shared_total = atoms.groups.len() == 1 && atoms.groups[0].is_empty();
+    for ((time, group), tally) in &atoms.tallies {
+        let Some((period, rake)) = placement.get(time) else {
+            continue;
         };
-        if !cells.contains_key(cell) {
-            let group = by
-                .map_or(Some(""), |d| Some(aggregate::cell_value(cell, d)))
-                .and_then(|g| group_index.get(g).copied());
-            cells.insert(cell.to_string(), (group, HashMap::new()));
-        }
-        let (group, factors) = cells.get_mut(cell).expect("just inserted");
-        let g = *factors.entry(rake).or_insert_with(|| {
-            if weighted && weights.raked(rake) {
-                weights.factor(rake, cell)
-            } else {
-                1.0
-            }
-        });
-        let group = *group;
-        let slot = &mut sums[*i];
-        let mut m = Moments::default();
-        whole(&mut m, g);
-        let whole = m;
-        slot.total_n += whole.n;
-        if whole.n > 0 {
-            slot.any = true;
-            slot.raked &= weights.raked(rake);
-        }
-        if let Some(gi) = group {
-            slot.groups[gi].merge(&whole);
-        }
-    };
-    match spec.interval {
-        Interval::Day => {
-            for (day, wave_id, cell, q) in
-                aggregates::days(conn, survey_id, &spec.question.code, data_from, data_to)?
-            {
-                let visit = |m: &mut Moments, g: f64| {
-                    measure.accumulate(m, q.iter().map(|(v, s)| (v.as_str(), *s)), g)
-                };
-                add(Some(day), RakePeriod::of(day, wave_id), &cell, &visit);
+        let Some(&i) = index.get(period) else {
+            continue;
+        };
+        let m = atom_moments(measure, tally, &ctx.audience);
+        let slot = &mut sums[i];
+        let is_total = *group == everyone || shared_total;
+        if is_total {
+            slot.total_n += m.n;
+            if m.n > 0 {
+                slot.any = true;
+                slot.raked &= weights.raked(*rake);
             }
         }
-        _ => {
-            for (piece, cell, text) in
-                aggregates::pieces_raw(conn, survey_id, &spec.question.code, month_from, month_to)?
-            {
-                let period = match spec.interval {
-                    Interval::Week => Some(piece.week_start),
-                    Interval::Month => Some(piece.month_start),
-                    _ => wave_opens.get(&piece.wave_id).copied(),
-                };
-                let error = std::cell::RefCell::new(None);
-                let visit = |m: &mut Moments, g: f64| {
-                    if let Err(e) = measure.accumulate_text(m, &text, g) {
-                        *error.borrow_mut() = Some(e);
-                    }
-                };
-                add(
-                    period,
-                    RakePeriod::of(piece.month_start, piece.wave_id),
-                    &cell,
-                    &visit,
-                );
-                if let Some(e) = error.into_inner() {
-                    malformed.get_or_insert(e);
-                }
-            }
+        if *group < everyone {
+            slot.groups[*group].merge(&m);
         }
     }
-    if let Some(e) = malformed {
-        return Err(corrupt(e));
-    }
-    let points = estimate_points(
-        &starts,
-        &sums,
-        &groups,
-        spec,
-        &measure,
-        ctx.min_cell,
-        weighted,
-    );
-    Ok(Series {
-        from: Some(from),
-        to: Some(to),
-        points,
-        groups,
-        weighting: weights.reports,
-        weighted,
-        data_version,
-        period_sums: starts.into_iter().zip(sums).collect(),
-    })
+    sums
 }
 
 /// Estimates every (period, group), pooling `smooth` periods, then applies
@@ -671,7 +396,7 @@ fn estimate_points(
     groups: &[String],
     spec: &SeriesSpec,
     measure: &Measure,
-    min_cell: u32,
+    ctx: &Context,
     weighted: bool,
 ) -> Vec<Point> {
     let scale = spec.metric.scale_factor();
@@ -693,33 +418,19 @@ fn estimate_points(
             &pooled,
             total_n,
             measure.interval(),
-            min_cell,
+            ctx.min_cell,
             spec.by.is_some(),
         );
         for ((e, suppressed), group) in row.into_iter().zip(groups) {
-            let shown = |x: Option<f64>| {
-                if suppressed {
-                    None
-                } else {
-                    x.map(|v| v * scale)
-                }
-            };
-            points.push(Point {
-                period_start: *start,
-                group: group.clone(),
-                n: e.n,
-                n_eff: e.n_eff,
-                value: shown(e.value),
-                ci_low: shown(e.ci_low),
-                ci_high: shown(e.ci_high),
+            points.push(disclosure::point(
+                *start,
+                group,
+                &e,
                 suppressed,
-                weighted: raked,
-                se: if suppressed {
-                    None
-                } else {
-                    e.se.map(|v| v * scale)
-                },
-            });
+                raked,
+                scale,
+                &ctx.audience,
+            ));
         }
     }
     points

@@ -6,9 +6,12 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
-use crate::aggregate::{self, EVERYONE};
+use crate::aggregate;
+use crate::analysis::disclosure::{self, Audience};
+use crate::analysis::measure::Measure;
 use crate::analysis::params::SeriesSpec;
-use crate::analysis::series::{Context, Measure, RakePeriod, WeightingReport, weights};
+use crate::analysis::series::{AtomBuilder, Context, atom_moments, corrupt, read_weights};
+use crate::analysis::weighting::{RakePeriod, WeightingReport};
 use crate::db::DbConnection;
 use crate::db::aggregates;
 use crate::db::events::Event;
@@ -112,12 +115,26 @@ pub fn parse(
     }
 }
 
+/// What a public caller may not ask of shifts: arbitrary dates and window
+/// lengths would let differences of overlapping windows isolate single days.
+pub fn refusals(audience: &Audience, query: &HashMap<String, String>) -> Vec<String> {
+    if !audience.is_public() {
+        return Vec::new();
+    }
+    ["date", "window_days"]
+        .iter()
+        .filter(|p| query.contains_key(**p))
+        .map(|p| p.to_string())
+        .collect()
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Window {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub n: i64,
-    pub n_eff: f64,
+    /// Null for a suppressed public window.
+    pub n: Option<i64>,
+    pub n_eff: Option<f64>,
     pub value: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
@@ -137,6 +154,8 @@ pub struct Shift {
     pub z: Option<f64>,
     pub p: Option<f64>,
     pub suppressed: bool,
+    /// Public only: the after window has not ended yet.
+    pub pending: bool,
 }
 
 /// d = after − before, SE_d = √(SE_a² + SE_b²), z = d/SE_d, p = 2(1 − Φ(|z|)).
@@ -157,7 +176,8 @@ pub fn difference(
     (d, stats)
 }
 
-/// Shifts around each date, per group (one group "" without `by`).
+/// Shifts around each date, per group (one group "" without `by`). Each
+/// window × group is one atom: perturbed for the public like a series' atoms.
 pub fn compute(
     conn: &mut DbConnection,
     ctx: &Context,
@@ -169,49 +189,35 @@ pub fn compute(
     let weighted = spec.weighted && !ctx.targets.is_empty();
     let measure = Measure::new(spec);
     let scale = spec.metric.scale_factor();
+    let last_day = ctx.audience.last_day();
     let mut shifts = Vec::new();
     let mut reports = Vec::new();
-    let corrupt = |e: String| {
-        diesel::result::Error::DeserializationError(format!("aggregate sums: {e}").into())
-    };
     for (event, date) in dates {
         let before = (
             *date - Duration::days(window_days),
             *date - Duration::days(1),
         );
-        let after = (
-            *date,
-            (*date + Duration::days(window_days - 1)).min(ctx.last_day),
-        );
+        let full_after = *date + Duration::days(window_days - 1);
+        let after = (*date, full_after.min(last_day));
+        // The public sees a shift once both windows are complete: a window
+        // still growing would change with every day's answers.
+        let pending = ctx.audience.completed_periods_only() && full_after > last_day;
         let (first, last) = (before.0, after.1.max(before.1));
-        let everyone = if weighted {
-            let (a, b) = if ctx.waves.is_empty() {
-                (aggregate::month_start(first), aggregate::month_start(last))
-            } else {
-                (NaiveDate::MIN, NaiveDate::MAX)
-            };
-            aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b)?
-        } else {
+        let w = read_weights(
+            conn,
+            ctx,
+            weighted,
+            aggregate::month_start(first),
+            aggregate::month_start(last),
+        )?;
+        let mut builder = AtomBuilder::new(&measure, spec);
+        let mut rakes: HashMap<usize, bool> = HashMap::new();
+        let rows = if pending {
             Vec::new()
-        };
-        let w =
-            weights(ctx.survey, ctx.targets, ctx.waves, &everyone, weighted).map_err(corrupt)?;
-        // [before, after] × groups, plus each window's whole n.
-        let mut moments = [
-            vec![Moments::default(); groups.len()],
-            vec![Moments::default(); groups.len()],
-        ];
-        let mut totals = [0i64; 2];
-        let mut raked = [weighted, weighted];
-        let by = spec.by.as_ref().map(|q| q.code.as_str());
-        let index: HashMap<&str, usize> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.as_str(), i))
-            .collect();
-        for (day, wave_id, cell, q) in
+        } else {
             aggregates::days(conn, ctx.survey.id, &spec.question.code, first, last)?
-        {
+        };
+        for (day, wave_id, cell, q) in rows {
             let side = if day < *date {
                 0
             } else if day <= after.1 {
@@ -225,17 +231,41 @@ pub fn compute(
             } else {
                 1.0
             };
-            let mut m = Moments::default();
-            measure.accumulate(&mut m, q.iter().map(|(v, s)| (v.as_str(), *s)), g);
-            if m.n == 0 {
-                continue;
+            let raked = rakes.entry(side).or_insert(weighted);
+            *raked &= w.raked(rake);
+            let time = (*date, *date, side as i32);
+            builder
+                .add(time, &cell, &mut |m, t| {
+                    for (value, s) in &q {
+                        m.add(t, value, s, g);
+                    }
+                    Ok(())
+                })
+                .map_err(corrupt)?;
+        }
+        let atoms = builder.finish();
+        let everyone = atoms.everyone();
+        let shared_total = spec.by.is_none();
+        // [before, after] × groups, plus each window's whole n.
+        let mut moments = [
+            vec![Moments::default(); groups.len()],
+            vec![Moments::default(); groups.len()],
+        ];
+        let mut totals = [0i64; 2];
+        for (((_, _, side), group), tally) in &atoms.tallies {
+            let side = *side as usize;
+            let m = atom_moments(&measure, tally, &ctx.audience);
+            if *group == everyone || shared_total {
+                totals[side] += m.n;
             }
-            totals[side] += m.n;
-            raked[side] &= w.raked(rake);
-            if let Some(gi) = index.get(by.map_or("", |d| aggregate::cell_value(&cell, d))) {
-                moments[side][*gi].merge(&m);
+            if *group < everyone {
+                moments[side][*group].merge(&m);
             }
         }
+        let raked = [
+            rakes.get(&0).copied().unwrap_or(weighted),
+            rakes.get(&1).copied().unwrap_or(weighted),
+        ];
         let estimates: Vec<Vec<(Estimate, bool)>> = (0..2)
             .map(|side| {
                 estimate::estimate_period(
@@ -249,30 +279,21 @@ pub fn compute(
             .collect();
         for (gi, group) in groups.iter().enumerate() {
             let ((eb, sb), (ea, sa)) = (estimates[0][gi], estimates[1][gi]);
-            let suppressed = sb || sa;
-            let window =
-                |e: &Estimate, range: (NaiveDate, NaiveDate), hidden: bool, raked: bool| Window {
+            let suppressed = sb || sa || pending;
+            let window = |e: &Estimate, range: (NaiveDate, NaiveDate), raked: bool| {
+                let p =
+                    disclosure::point(range.0, group, e, suppressed, raked, scale, &ctx.audience);
+                Window {
                     from: range.0,
                     to: range.1,
-                    n: e.n,
-                    n_eff: e.n_eff,
-                    value: if hidden {
-                        None
-                    } else {
-                        e.value.map(|v| v * scale)
-                    },
-                    ci_low: if hidden {
-                        None
-                    } else {
-                        e.ci_low.map(|v| v * scale)
-                    },
-                    ci_high: if hidden {
-                        None
-                    } else {
-                        e.ci_high.map(|v| v * scale)
-                    },
+                    n: p.n,
+                    n_eff: p.n_eff,
+                    value: p.value,
+                    ci_low: p.ci_low,
+                    ci_high: p.ci_high,
                     weighted: raked,
-                };
+                }
+            };
             let (d, stats) = match (eb.value, ea.value) {
                 (Some(b), Some(a)) if !suppressed => {
                     let (d, stats) = difference(
@@ -287,17 +308,22 @@ pub fn compute(
                 event: event.clone(),
                 date: *date,
                 group: group.clone(),
-                before: window(&eb, before, suppressed, raked[0]),
-                after: window(&ea, after, suppressed, raked[1]),
+                before: window(&eb, before, raked[0]),
+                after: window(&ea, after, raked[1]),
                 difference: d,
                 ci_low: stats.map(|s| s.0),
                 ci_high: stats.map(|s| s.1),
                 z: stats.map(|s| s.2),
                 p: stats.map(|s| s.3),
                 suppressed,
+                pending,
             });
         }
-        reports.extend(w.reports);
+        let mut weighting = w.reports;
+        if ctx.audience.perturbed() {
+            disclosure::hide_weighting_counts(&mut weighting);
+        }
+        reports.extend(weighting);
     }
     Ok((shifts, reports))
 }

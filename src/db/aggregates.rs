@@ -110,23 +110,26 @@ fn slot<'a>(map: &'a mut HashMap<String, Compact>, key: &str) -> &'a mut Compact
 }
 
 impl Pending {
-    /// Adds one response (sign −1: removes it).
+    /// Adds one response (sign −1: removes it): `respondent` is
+    /// `Sums::keyed(base weight, record key)`.
     pub fn add_response(
         &mut self,
         def: &SurveyDefinition,
         day: NaiveDate,
         wave_id: Option<i32>,
         answers: &serde_json::Map<String, serde_json::Value>,
-        base_weight: f64,
-        record_key: u32,
+        respondent: Sums,
         sign: i64,
     ) {
         let Pending { keys, pieces, days } = self;
         let cell = aggregate::cell_of(def, answers);
-        let one = Sums::one(base_weight);
-        // Counts of who answered carry the record key: a published cell's key
-        // is the sum of its respondents' keys.
-        let keyed = Sums::keyed(base_weight, record_key);
+        // Counts of who answered carry the record key (a published cell's key
+        // is the sum of its respondents' keys); counts per value do not.
+        let keyed = respondent;
+        let one = Sums {
+            key: 0,
+            ..respondent
+        };
         let piece = Piece::of(day, wave_id);
         // Everyone-sums only feed raking, which works per month or wave: they
         // are kept per month (week_start = month_start), 4-5x fewer rows.
@@ -486,7 +489,7 @@ pub fn scan(
         for (_, day, wave, weight, key, answers) in rows {
             let answers: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&answers).map_err(|e| corrupt(e.to_string()))?;
-            pending.add_response(def, day, wave, &answers, weight, key as u32, 1);
+            pending.add_response(def, day, wave, &answers, Sums::keyed(weight, key as u32), 1);
         }
     }
     Ok(pending)
@@ -705,17 +708,17 @@ mod tests {
             let start = NaiveDate::from_ymd_opt(2024, 1, 25).unwrap();
             let mut incremental = Pending::default();
             for (day, answers, (weight, key), _) in &responses {
-                incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, *key, 1);
+                incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), Sums::keyed(*weight, *key), 1);
             }
             for (day, answers, (weight, key), keep) in &responses {
                 if !keep {
-                    incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, *key, -1);
+                    incremental.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), Sums::keyed(*weight, *key), -1);
                 }
             }
             let mut scratch = Pending::default();
             for (day, answers, (weight, key), keep) in &responses {
                 if *keep {
-                    scratch.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), *weight, *key, 1);
+                    scratch.add_response(&def, start + chrono::Duration::days(*day), None, answers.as_object().unwrap(), Sums::keyed(*weight, *key), 1);
                 }
             }
             let (a, b) = (incremental.entries(), scratch.entries());

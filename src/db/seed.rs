@@ -6,6 +6,7 @@ use diesel::Connection;
 use uuid::Uuid;
 
 use crate::db::{DbConnection, aggregates, events, responses, surveys, targets};
+use crate::stats::sums::Sums;
 use crate::survey::demo::{self, Generator};
 
 /// Responses generated and stored per transaction.
@@ -74,8 +75,7 @@ pub fn load_demo(
                 response.date,
                 None,
                 &response.answers,
-                1.0,
-                record_key as u32,
+                Sums::keyed(1.0, record_key as u32),
                 1,
             );
             batch.push(responses::NewResponse {

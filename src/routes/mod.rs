@@ -143,6 +143,52 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
+/// Who calls: anonymous (the public) or the role of a live token. As an
+/// extractor it answers 401 for a token that is unknown, revoked or unreadable.
+pub struct Caller(pub Option<Role>);
+
+impl Caller {
+    pub fn is_public(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl actix_web::FromRequest for Caller {
+    type Error = AppError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let store = req
+                .app_data::<web::Data<Store>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no store configured")))?;
+            Ok(Caller(caller_role(&req, &store).await?))
+        })
+    }
+}
+
+/// An admin caller: as an extractor, 401 without a live token and 403 for a
+/// token of a lower role.
+pub struct Admin;
+
+impl actix_web::FromRequest for Admin {
+    type Error = AppError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let store = req
+                .app_data::<web::Data<Store>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no store configured")))?;
+            require(&req, &store, Role::Admin).await.map(|_| Admin)
+        })
+    }
+}
+
 /// The role of the request's token: 401 without a live token, 403 below `needed`.
 pub async fn require(req: &HttpRequest, store: &Store, needed: Role) -> AppResult<Role> {
     match caller_role(req, store).await? {
@@ -160,9 +206,13 @@ pub async fn require(req: &HttpRequest, store: &Store, needed: Role) -> AppResul
 /// The role of the request's token if it sent one; a token that is unknown or
 /// revoked is 401 (never silently treated as anonymous).
 pub async fn caller_role(req: &HttpRequest, store: &Store) -> AppResult<Option<Role>> {
-    let Some(header) = header_str(req, header::AUTHORIZATION) else {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
+    // A header that is not plain ASCII is an unreadable token, never "no token".
+    let header = header
+        .to_str()
+        .map_err(|_| AppError::Unauthorized("unreadable Authorization header".into()))?;
     let token = auth::token_from_header(header)
         .ok_or_else(|| AppError::Unauthorized("unreadable Authorization header".into()))?;
     let today = chrono::Utc::now().date_naive();

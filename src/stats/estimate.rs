@@ -138,6 +138,8 @@ pub fn too_small(e: &Estimate, min_cell: u32) -> bool {
 /// Estimates every group of one period and marks what must be hidden: primary
 /// suppression per cell, then secondary suppression across the groups of a
 /// breakdown (`breakdown` false: a single cell, nothing to protect across).
+/// The residual — the period's valid answers outside every group — counts as
+/// a hidden group when 0 < n < `min_cell`.
 pub fn estimate_period(
     groups: &[Moments],
     period_n: i64,
@@ -154,8 +156,10 @@ pub fn estimate_period(
         })
         .collect();
     if breakdown {
+        let residual = period_n - groups.iter().map(|m| m.n).sum::<i64>();
+        let residual_hidden = residual > 0 && residual < i64::from(min_cell);
         let mut flags: Vec<(i64, bool)> = row.iter().map(|(e, s)| (e.n, *s)).collect();
-        secondary_suppression(&mut flags);
+        secondary_suppression(&mut flags, residual_hidden);
         for (cell, (_, s)) in row.iter_mut().zip(flags) {
             cell.1 = s;
         }
@@ -164,11 +168,12 @@ pub fn estimate_period(
 }
 
 /// Secondary suppression within one period of a breakdown: when exactly one
-/// group with answers is suppressed, also hide the shown group with the
-/// smallest n (the first in option order on ties), so the period total cannot
-/// reveal the hidden one. `cells` are (n, suppressed) in option order.
-pub fn secondary_suppression(cells: &mut [(i64, bool)]) {
-    let hidden = cells.iter().filter(|(n, s)| *n > 0 && *s).count();
+/// group with answers is hidden (the residual counting as one), also hide the
+/// shown group with the smallest n (the first in option order on ties), so
+/// the period total cannot reveal the hidden one. `cells` are (n, suppressed)
+/// in option order.
+pub fn secondary_suppression(cells: &mut [(i64, bool)], residual_hidden: bool) {
+    let hidden = cells.iter().filter(|(n, s)| *n > 0 && *s).count() + usize::from(residual_hidden);
     if hidden != 1 {
         return;
     }
@@ -338,10 +343,19 @@ mod tests {
         assert!(too_small(&e(100, 29.9), 30));
         assert!(!too_small(&e(30, 30.0), 30));
         let mut cells = [(40, false), (12, true), (35, false), (35, false), (0, true)];
-        secondary_suppression(&mut cells);
+        secondary_suppression(&mut cells, false);
         assert_eq!(cells.map(|c| c.1), [false, true, true, false, true]);
         let mut two_hidden = [(40, false), (12, true), (5, true)];
-        secondary_suppression(&mut two_hidden);
+        secondary_suppression(&mut two_hidden, false);
         assert_eq!(two_hidden.map(|c| c.1), [false, true, true]);
+        // A small residual is the one hidden group: the smallest shown goes too,
+        // or the period total minus the groups would give it away.
+        let mut residual = [(40, false), (35, false), (50, false)];
+        secondary_suppression(&mut residual, true);
+        assert_eq!(residual.map(|c| c.1), [false, true, false]);
+        // With a hidden group as well, two are hidden already.
+        let mut both = [(40, false), (12, true), (50, false)];
+        secondary_suppression(&mut both, true);
+        assert_eq!(both.map(|c| c.1), [false, true, false]);
     }
 }

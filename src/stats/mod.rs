@@ -2,6 +2,7 @@
 //! estimators and intervals, raking, before/after differences and change
 //! points. Every function is tested against hand-worked values.
 
+pub mod cellkey;
 pub mod changepoints;
 pub mod estimate;
 pub mod raking;

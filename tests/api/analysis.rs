@@ -46,9 +46,21 @@ impl TestApp {
         id
     }
 
+    /// GET as a researcher: exact figures, today included.
+    pub async fn get_exact(&self, path: &str) -> reqwest::Response {
+        let token = self.token(Role::Researcher);
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An exact series (researcher token).
     pub async fn series(&self, query: &str) -> Value {
         let res = self
-            .get(&format!("/api/v1/surveys/digital-trust/series?{query}"))
+            .get_exact(&format!("/api/v1/surveys/digital-trust/series?{query}"))
             .await;
         assert_eq!(res.status(), 200, "{query}");
         res.json().await.unwrap()
@@ -199,7 +211,7 @@ on_both_stores_small_cells! {
         assert!(period["failure"].as_str().unwrap().contains("town"));
         assert_eq!(point(&body, 0)["weighted"], false);
         close(&point(&body, 0)["value"], 100.0);
-        let csv = app.get("/api/v1/surveys/digital-trust/series.csv?question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31").await.text().await.unwrap();
+        let csv = app.get_exact("/api/v1/surveys/digital-trust/series.csv?question=portal_trust&metric=top2&from=2024-01-01&to=2024-01-31").await.text().await.unwrap();
         assert!(csv.lines().nth(1).unwrap().ends_with(",false,false"), "{csv}");
     }
 
@@ -216,7 +228,7 @@ on_both_stores_small_cells! {
     async fn the_csv_has_the_contract_columns_and_the_json_numbers(app) {
         app.unweighted_demo();
         store_january(&app);
-        let res = app.get("/api/v1/surveys/digital-trust/series.csv?question=portal_trust&by=settlement&from=2024-01-01&to=2024-01-31").await;
+        let res = app.get_exact("/api/v1/surveys/digital-trust/series.csv?question=portal_trust&by=settlement&from=2024-01-01&to=2024-01-31").await;
         assert_eq!(res.status(), 200);
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
         let text = res.text().await.unwrap();
@@ -224,23 +236,6 @@ on_both_stores_small_cells! {
         assert_eq!(lines.next().unwrap(), "survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted");
         assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,city,2024-01-01,month,10,10,3,1.933608886717113,4.0663911132828865,false,false");
         assert_eq!(lines.next().unwrap(), "digital-trust,portal_trust,mean,,settlement,town,2024-01-01,month,0,0,,,,true,false");
-    }
-
-    async fn public_series_cover_completed_days_and_researchers_see_today(app) {
-        app.unweighted_demo();
-        for _ in 0..12 {
-            assert_eq!(app.submit(json!({"portal_account": "active", "portal_trust": 4})).await.status(), 201);
-        }
-        let body = app.series("question=portal_trust&interval=day").await;
-        assert_eq!(body["meta"]["completed_days_only"], true);
-        assert!(body["points"].as_array().unwrap().iter().all(|p| p["n"] == 0), "today is not public: {body}");
-        let token = app.token(Role::Researcher);
-        let res = app.client.get(app.url("/api/v1/surveys/digital-trust/series?question=portal_trust&interval=day")).bearer_auth(&token).send().await.unwrap();
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["meta"]["completed_days_only"], false);
-        assert_eq!(body["points"].as_array().unwrap().last().unwrap()["n"], 12);
-        let res = app.client.get(app.url("/api/v1/surveys/digital-trust/series?question=portal_trust")).bearer_auth("tp_bogus").send().await.unwrap();
-        assert_eq!(res.status(), 401);
     }
 
     async fn ill_fitting_series_parameters_are_422_and_an_unknown_survey_404(app) {
@@ -253,7 +248,7 @@ on_both_stores_small_cells! {
             ("question=portal_trust&interval=wave", "interval"),
             ("question=portal_trust&by=portal_account", "by"),
         ] {
-            let res = app.get(&format!("/api/v1/surveys/digital-trust/series?{query}")).await;
+            let res = app.get_exact(&format!("/api/v1/surveys/digital-trust/series?{query}")).await;
             assert_eq!(res.status(), 422, "{query}");
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["details"][0]["field"], field, "{query}");
@@ -314,7 +309,7 @@ on_both_stores_small_cells! {
         // Outside both windows: must not count.
         app.store("2024-01-17", trust(json!(5), "city"), 1.0);
         app.store("2024-02-15", trust(json!(5), "city"), 1.0);
-        let body: Value = app.get("/api/v1/surveys/digital-trust/shifts?question=portal_trust&metric=top2&date=2024-02-01&window_days=14").await.json().await.unwrap();
+        let body: Value = app.get_exact("/api/v1/surveys/digital-trust/shifts?question=portal_trust&metric=top2&date=2024-02-01&window_days=14").await.json().await.unwrap();
         let s = &body["shifts"][0];
         assert_eq!((s["before"]["n"].as_i64(), s["after"]["n"].as_i64()), (Some(20), Some(20)));
         assert_eq!((s["before"]["from"].as_str(), s["before"]["to"].as_str()), (Some("2024-01-18"), Some("2024-01-31")));
@@ -339,7 +334,7 @@ on_both_stores_small_cells! {
                 app.store(&format!("2024-{month:02}-1{}", i % 9), trust(json!(if high { 5 } else { 1 }), "city"), 1.0);
             }
         }
-        let body: Value = app.get("/api/v1/surveys/digital-trust/changepoints?question=portal_trust&metric=top2&from=2024-01-01&to=2024-06-30").await.json().await.unwrap();
+        let body: Value = app.get_exact("/api/v1/surveys/digital-trust/changepoints?question=portal_trust&metric=top2&from=2024-01-01&to=2024-06-30").await.json().await.unwrap();
         assert!(body["meta"]["exploratory"].as_str().unwrap().starts_with("Exploratory"));
         let g = &body["groups"][0];
         assert_eq!(g["points_used"], 6);
@@ -361,7 +356,7 @@ on_both_stores_small_cells! {
             ("question=portal_trust&event=99999", "event"),
             ("question=portal_trust&window_days=0", "window_days"),
         ] {
-            let res = app.get(&format!("/api/v1/surveys/digital-trust/shifts?{query}")).await;
+            let res = app.get_exact(&format!("/api/v1/surveys/digital-trust/shifts?{query}")).await;
             assert_eq!(res.status(), 422, "{query}");
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["details"][0]["field"], field, "{query}");

@@ -4,6 +4,7 @@
 mod access;
 mod analysis;
 mod browser;
+mod disclosure;
 mod helpers;
 mod operations;
 mod store;

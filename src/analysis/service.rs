@@ -1,0 +1,211 @@
+//! The figures every face asks for, from a survey slug, the caller's audience
+//! and the query parameters: parse and check them, compute, and say what the
+//! numbers are. Handlers only turn the result into a response.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::analysis::disclosure::Audience;
+use crate::analysis::params::{self, SeriesSpec};
+use crate::analysis::series::{self, Context, Point, Series};
+use crate::analysis::{changepoints, report, shifts};
+use crate::db::surveys::Wave;
+use crate::db::targets::StoredTargets;
+use crate::db::{DbConnection, aggregates, events, surveys, targets};
+use crate::error::{AppError, AppResult, Detail};
+use crate::submission::local_today;
+use crate::survey::Survey;
+
+/// Everything a reading endpoint needs about its survey.
+pub struct Loaded {
+    pub survey: Survey,
+    pub targets: StoredTargets,
+    pub waves: Vec<Wave>,
+}
+
+/// The survey by slug (404 when unknown), its targets and waves.
+pub fn load(conn: &mut DbConnection, slug: &str) -> AppResult<Loaded> {
+    let survey = surveys::find_by_slug(conn, slug)?
+        .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
+    let targets = targets::get(conn, survey.id)?;
+    let waves = surveys::waves(conn, survey.id)?;
+    Ok(Loaded {
+        survey,
+        targets,
+        waves,
+    })
+}
+
+/// Who asks about which survey, with which minimum cell size.
+pub struct Reader<'a> {
+    pub loaded: &'a Loaded,
+    pub audience: Audience,
+    pub min_cell: u32,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(loaded: &'a Loaded, public: bool, min_cell: u32) -> Reader<'a> {
+        Reader {
+            audience: Audience::new(public, local_today(&loaded.survey)),
+            loaded,
+            min_cell,
+        }
+    }
+
+    fn context(&self) -> Context<'a> {
+        Context {
+            survey: &self.loaded.survey,
+            targets: &self.loaded.targets.shares,
+            waves: &self.loaded.waves,
+            min_cell: self.min_cell,
+            audience: self.audience,
+        }
+    }
+
+    /// Parses series parameters against the survey (422 naming each problem;
+    /// 403 for what only researchers may ask).
+    pub fn spec(&self, query: &HashMap<String, String>, extra: &[&str]) -> AppResult<SeriesSpec> {
+        let spec = params::parse(
+            &self.loaded.survey.definition,
+            !self.loaded.targets.shares.is_empty(),
+            !self.loaded.waves.is_empty(),
+            query,
+            extra,
+        )
+        .map_err(invalid)?;
+        refuse(self.audience.series_refusals(&spec))?;
+        Ok(spec)
+    }
+
+    pub fn series(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+    ) -> AppResult<(SeriesSpec, Series)> {
+        let spec = self.spec(query, &[])?;
+        let series = series::compute(conn, &self.context(), &spec)?;
+        Ok((spec, series))
+    }
+
+    pub fn meta(&self, spec: &SeriesSpec, series: &Series) -> Value {
+        report::meta(
+            &self.loaded.survey,
+            spec,
+            series,
+            &self.loaded.targets,
+            self.min_cell,
+            &self.audience,
+        )
+    }
+
+    /// `{"meta", "points"}`.
+    pub fn series_json(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+    ) -> AppResult<Value> {
+        let (spec, series) = self.series(conn, query)?;
+        #[derive(Serialize)]
+        struct Body<'p> {
+            meta: Value,
+            points: &'p [Point],
+        }
+        let body = Body {
+            meta: self.meta(&spec, &series),
+            points: &series.points,
+        };
+        serde_json::to_value(body).map_err(|e| AppError::Internal(e.into()))
+    }
+
+    /// The CSV bytes and a file name for them.
+    pub fn series_csv(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+    ) -> AppResult<(String, Vec<u8>)> {
+        let (spec, series) = self.series(conn, query)?;
+        let body = report::csv(&self.loaded.survey, &spec, &series.points)
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let file = format!(
+            "{}-{}-{}.csv",
+            self.loaded.survey.definition.slug,
+            spec.question.code,
+            spec.metric.as_str()
+        );
+        Ok((file, body))
+    }
+
+    /// `{"meta", "shifts"}`: every problem with the parameters at once.
+    pub fn shifts(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+    ) -> AppResult<Value> {
+        let survey_id = self.loaded.survey.id;
+        let range = aggregates::date_range(conn, survey_id)?;
+        let events = events::list(conn)?;
+        let spec = self.spec(query, shifts::PARAMS);
+        let request = shifts::parse(query, &events, range);
+        let (spec, request) = match (spec, request) {
+            (Ok(spec), Ok(request)) => (spec, request),
+            (spec, request) => {
+                let mut details = match spec {
+                    Err(AppError::Invalid { details, .. }) => details,
+                    Err(other) => return Err(other),
+                    Ok(_) => Vec::new(),
+                };
+                details.extend(request.err().unwrap_or_default());
+                return Err(invalid(details));
+            }
+        };
+        refuse(shifts::refusals(&self.audience, query))?;
+        let (list, weighting) = shifts::compute(
+            conn,
+            &self.context(),
+            &spec,
+            &request.dates,
+            request.window_days,
+        )?;
+        let data_version = aggregates::data_version(conn, survey_id)?;
+        let meta = report::shifts_meta(
+            &self.loaded.survey,
+            &spec,
+            &request,
+            weighting,
+            self.min_cell,
+            &self.audience,
+            data_version,
+        );
+        Ok(serde_json::json!({ "meta": meta, "shifts": list }))
+    }
+
+    /// `{"meta", "groups"}`: exploratory change points per group.
+    pub fn changepoints(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+    ) -> AppResult<Value> {
+        let (spec, series) = self.series(conn, query)?;
+        let groups = changepoints::compute(&series, &spec, self.min_cell, &self.audience);
+        let mut meta = self.meta(&spec, &series);
+        meta["exploratory"] = serde_json::json!(changepoints::NOTE);
+        Ok(serde_json::json!({ "meta": meta, "groups": groups }))
+    }
+}
+
+fn invalid(details: Vec<Detail>) -> AppError {
+    AppError::invalid("the parameters do not fit this survey", details)
+}
+
+/// 403 naming what needs a researcher token.
+fn refuse(refusals: Vec<String>) -> AppResult<()> {
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(format!(
+        "{} needs a researcher token: public figures stay coarse so that combining requests cannot single anyone out",
+        refusals.join(", ")
+    )))
+}

@@ -1,0 +1,303 @@
+//! The cell-key method (ABS TableBuilder; ONS, Census 2021) for public
+//! figures: a published cell's tally of answers is perturbed by noise looked up
+//! from its cell key — the sum of its respondents' random record keys modulo
+//! 2³² — so the same cell always gets the same noise and two cells that differ
+//! by one respondent get unrelated noise.
+//!
+//! The noise moves whole respondents: `e` virtual respondents are added (e > 0)
+//! or `|e|` real ones taken out (e < 0). Added ones answer a value drawn
+//! uniformly from the question's substantive values (so an answer nobody gave
+//! can appear, and one that was given can vanish; a "don't know" would leave a
+//! mean's count and sum untouched); taken-out ones are drawn in proportion to
+//! the values' counts. Every metric of a question (mean, top2, shares…) is
+//! then computed from the one perturbed tally, so asking for several metrics
+//! gives no second, independent look at a cell.
+
+/// Counts and weight sums of respondents sharing one answer value.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Entry {
+    pub n: i64,
+    pub w: f64,
+    pub w2: f64,
+}
+
+impl Entry {
+    pub fn add(&mut self, n: i64, w: f64, w2: f64) {
+        self.n += n;
+        self.w += w;
+        self.w2 += w2;
+    }
+}
+
+/// One cell's answers to one question: an entry per answer value (in the
+/// question's value order), everyone who answered, and the cell key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub values: Vec<Entry>,
+    pub answered: Entry,
+    pub key: u32,
+}
+
+impl Tally {
+    pub fn new(values: usize) -> Tally {
+        Tally {
+            values: vec![Entry::default(); values],
+            answered: Entry::default(),
+            key: 0,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        for (a, b) in self.values.iter_mut().zip(&other.values) {
+            a.add(b.n, b.w, b.w2);
+        }
+        let b = other.answered;
+        self.answered.add(b.n, b.w, b.w2);
+        self.key = self.key.wrapping_add(other.key);
+    }
+}
+
+/// The largest number of respondents added or taken out of a cell.
+pub const MAX_NOISE: i64 = 3;
+/// Probability that a cell's count is left as it is.
+pub const P_UNCHANGED: f64 = 0.03;
+/// Probabilities of +1, +2, +3 (and of −1, −2, −3 where the count allows).
+const P_STEPS: [f64; 3] = [0.225, 0.155, 0.105];
+
+/// The noise distribution for a cell of `n` respondents: (e, probability),
+/// mean exactly 0, never taking the count below 0.
+pub fn distribution(n: i64) -> Vec<(i64, f64)> {
+    let below = n.clamp(0, MAX_NOISE) as usize;
+    if below == MAX_NOISE as usize {
+        let mut out = vec![(0, P_UNCHANGED)];
+        for (k, p) in P_STEPS.iter().enumerate() {
+            out.push((k as i64 + 1, *p));
+            out.push((-(k as i64) - 1, *p));
+        }
+        return out;
+    }
+    // Fewer than MAX_NOISE below: the steps down share mass a each, the steps
+    // up keep their shape scaled by s, so that the mean stays 0:
+    //   below·a + s·Σp = 1 − P_UNCHANGED,   a·below(below+1)/2 = s·Σk·p_k.
+    let mass: f64 = P_STEPS.iter().sum();
+    let moment: f64 = P_STEPS
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (k + 1) as f64 * p)
+        .sum();
+    let b = below as f64;
+    let triangle = b * (b + 1.0) / 2.0;
+    let s = if below == 0 {
+        0.0
+    } else {
+        (1.0 - P_UNCHANGED) / (b * moment / triangle + mass)
+    };
+    let a = if below == 0 {
+        0.0
+    } else {
+        s * moment / triangle
+    };
+    let mut out = vec![(0, if below == 0 { 1.0 } else { P_UNCHANGED })];
+    for (k, p) in P_STEPS.iter().enumerate() {
+        if s > 0.0 {
+            out.push((k as i64 + 1, s * p));
+        }
+        if k < below {
+            out.push((-(k as i64) - 1, a));
+        }
+    }
+    out
+}
+
+/// Variance of the noise on a count of `n` (what the README states).
+pub fn variance(n: i64) -> f64 {
+    distribution(n)
+        .iter()
+        .map(|(e, p)| p * (*e as f64).powi(2))
+        .sum()
+}
+
+/// SplitMix64: a small, well-mixed generator; seeded from the cell key, it
+/// makes the noise a fixed function of the cell.
+struct Draws(u64);
+
+impl Draws {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn below(&mut self, k: usize) -> usize {
+        ((self.unit() * k as f64) as usize).min(k.saturating_sub(1))
+    }
+}
+
+/// The noise `e` of a cell of `n` respondents whose cell key is `key`.
+pub fn noise(n: i64, key: u32) -> i64 {
+    pick(&distribution(n), Draws(u64::from(key)).unit())
+}
+
+fn pick(distribution: &[(i64, f64)], u: f64) -> i64 {
+    let mut acc = 0.0;
+    for (e, p) in distribution {
+        acc += p;
+        if u < acc {
+            return *e;
+        }
+    }
+    distribution.last().map_or(0, |(e, _)| *e)
+}
+
+/// Perturbs a cell's tally in place. An empty cell stays empty. `addable`
+/// marks the values an added respondent may answer (the substantive ones; the
+/// same for every metric of a question). `unit_weights`: every respondent
+/// weighs 1 (unweighted figures); otherwise an added respondent weighs the
+/// cell's mean weight times a factor in [0.5, 1.5), so that added respondents
+/// cannot be told apart by their weight.
+pub fn perturb(tally: &mut Tally, addable: &[bool], unit_weights: bool) {
+    let n = tally.answered.n;
+    let choices: Vec<usize> = (0..tally.values.len())
+        .filter(|i| addable.get(*i).copied().unwrap_or(false))
+        .collect();
+    if n <= 0 || choices.is_empty() {
+        return;
+    }
+    let mut draws = Draws(u64::from(tally.key));
+    let e = pick(&distribution(n), draws.unit());
+    let mean_weight = tally.answered.w / n as f64;
+    for _ in 0..e.max(0) {
+        let v = choices[draws.below(choices.len())];
+        let w = if unit_weights {
+            1.0
+        } else {
+            mean_weight * (0.5 + draws.unit())
+        };
+        tally.values[v].add(1, w, w * w);
+        tally.answered.add(1, w, w * w);
+    }
+    for _ in 0..(-e).max(0) {
+        // A value in proportion to its count; one of its average respondents.
+        let total: i64 = tally.values.iter().map(|v| v.n.max(0)).sum();
+        if total <= 0 || tally.answered.n <= 0 {
+            break;
+        }
+        let mut target = (draws.unit() * total as f64) as i64;
+        let Some(v) = tally.values.iter().position(|entry| {
+            let here = entry.n.max(0);
+            if target < here {
+                true
+            } else {
+                target -= here;
+                false
+            }
+        }) else {
+            break;
+        };
+        let entry = tally.values[v];
+        let (w, w2) = (entry.w / entry.n as f64, entry.w2 / entry.n as f64);
+        tally.values[v].add(-1, -w, -w2);
+        if tally.values[v].n == 0 {
+            tally.values[v] = Entry::default();
+        }
+        tally.answered.add(-1, -w, -w2);
+        if tally.answered.n == 0 {
+            tally.answered = Entry::default();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_noise_distribution_sums_to_one_has_mean_zero_and_keeps_counts_non_negative() {
+        for n in 0..10 {
+            let d = distribution(n);
+            let total: f64 = d.iter().map(|(_, p)| p).sum();
+            let mean: f64 = d.iter().map(|(e, p)| *e as f64 * p).sum();
+            assert!((total - 1.0).abs() < 1e-12, "n={n}: {total}");
+            assert!(mean.abs() < 1e-12, "n={n}: {mean}");
+            assert!(d.iter().all(|(e, p)| n + e >= 0 && *p >= 0.0), "n={n}");
+            if n > 0 {
+                let unchanged = d.iter().find(|(e, _)| *e == 0).unwrap().1;
+                assert!(unchanged < 0.1, "n={n}: a count stays exact too often");
+            }
+        }
+        // Large cells: variance 2·(0.225·1 + 0.155·4 + 0.105·9) = 3.58.
+        assert!((variance(100) - 3.58).abs() < 1e-12);
+        assert_eq!(distribution(0), vec![(0, 1.0)]);
+    }
+
+    #[test]
+    fn the_same_cell_always_gets_the_same_noise_and_other_cells_other_noise() {
+        assert_eq!(noise(50, 12345), noise(50, 12345));
+        let draws: Vec<i64> = (0..2000u32)
+            .map(|k| noise(50, k.wrapping_mul(2_654_435_761)))
+            .collect();
+        let unchanged = draws.iter().filter(|e| **e == 0).count() as f64 / 2000.0;
+        assert!((unchanged - P_UNCHANGED).abs() < 0.015, "{unchanged}");
+        let mean = draws.iter().sum::<i64>() as f64 / 2000.0;
+        assert!(mean.abs() < 0.15, "{mean}");
+        assert!(draws.iter().all(|e| e.abs() <= MAX_NOISE));
+    }
+
+    fn tally(counts: &[i64], key: u32) -> Tally {
+        let mut t = Tally::new(counts.len());
+        for (i, c) in counts.iter().enumerate() {
+            t.values[i].add(*c, *c as f64 * 2.0, *c as f64 * 4.0);
+            t.answered.add(*c, *c as f64 * 2.0, *c as f64 * 4.0);
+        }
+        t.key = key;
+        t
+    }
+
+    #[test]
+    fn perturbing_moves_whole_respondents_and_keeps_the_tally_consistent() {
+        for key in 0..500u32 {
+            let original = tally(&[3, 0, 5, 1, 0, 2], key.wrapping_mul(40503));
+            let mut t = original.clone();
+            perturb(&mut t, &[true; 6], false);
+            let e = t.answered.n - original.answered.n;
+            assert_eq!(e, noise(11, original.key));
+            assert_eq!(t.values.iter().map(|v| v.n).sum::<i64>(), t.answered.n);
+            assert!(t.values.iter().all(|v| v.n >= 0 && v.w >= -1e-9));
+            let w: f64 = t.values.iter().map(|v| v.w).sum();
+            assert!((w - t.answered.w).abs() < 1e-9);
+            // The same cell, perturbed again, is the same.
+            let mut again = original.clone();
+            perturb(&mut again, &[true; 6], false);
+            assert_eq!(t, again);
+        }
+        let mut empty = Tally::new(6);
+        perturb(&mut empty, &[true; 6], true);
+        assert_eq!(empty, Tally::new(6));
+        // Added respondents never answer a value that is not addable.
+        for key in 0..200u32 {
+            let mut t = tally(&[5, 5, 5, 5, 5, 0], key.wrapping_mul(40503));
+            perturb(&mut t, &[true, true, true, true, true, false], true);
+            assert_eq!(t.values[5].n, 0);
+        }
+    }
+
+    #[test]
+    fn a_lone_respondent_is_often_removed_and_never_left_alone_with_certainty() {
+        let (mut gone, mut exact) = (0, 0);
+        for key in 0..4000u32 {
+            let mut t = tally(&[0, 0, 0, 1, 0, 0], key.wrapping_mul(2_654_435_761));
+            perturb(&mut t, &[true; 6], true);
+            gone += usize::from(t.answered.n == 0);
+            exact += usize::from(t.answered.n == 1 && t.values[3].n == 1);
+        }
+        assert!(gone > 2000, "{gone}");
+        assert!(exact < 400, "{exact}");
+    }
+}
