@@ -10,12 +10,14 @@ use crate::db::DatabaseUrl;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/trustpulse.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_METRICS_BIND: &str = "127.0.0.1:9464";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
     pub bind: String,
-    /// Serve /metrics here instead of on the public port.
+    /// Where /metrics is served (never on the public port: its counters show
+    /// submissions arriving); None: not served.
     pub metrics_bind: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body: usize,
@@ -39,7 +41,7 @@ impl Settings {
         Settings {
             database_url,
             bind: DEFAULT_BIND.into(),
-            metrics_bind: None,
+            metrics_bind: Some(DEFAULT_METRICS_BIND.into()),
             max_body: 65_536,
             min_cell: 30,
             submit_rate: 30,
@@ -54,7 +56,11 @@ impl Settings {
     pub fn from_env(database_url: DatabaseUrl, bind: String) -> anyhow::Result<Self> {
         let mut settings = Settings::new(database_url);
         settings.bind = bind;
-        settings.metrics_bind = var("TRUSTPULSE_METRICS_BIND").filter(|v| !v.is_empty());
+        settings.metrics_bind = match var("TRUSTPULSE_METRICS_BIND").as_deref() {
+            None | Some("") => Some(DEFAULT_METRICS_BIND.into()),
+            Some("off") => None,
+            Some(addr) => Some(addr.to_string()),
+        };
         if let Some(v) = var("TRUSTPULSE_MAX_BODY") {
             settings.max_body = parse("TRUSTPULSE_MAX_BODY", &v)?;
             if settings.max_body < 1024 {

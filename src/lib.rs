@@ -45,8 +45,8 @@ fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
-/// Starts the HTTP server on an already bound listener (port 0 in tests). With
-/// a metrics listener, /metrics is served there and not on the public port.
+/// Starts the HTTP server on an already bound listener (port 0 in tests), and
+/// /metrics on its own listener if one is given (never on the public port).
 pub fn start_server(
     settings: Settings,
     store: Store,
@@ -62,7 +62,6 @@ pub fn start_server(
     let metrics = web::Data::new(Metrics::new());
     let store = web::Data::new(store);
     let settings = web::Data::new(settings);
-    let metrics_on_public_port = metrics_listener.is_none();
     let (request_timeout, keep_alive) = (settings.request_timeout, settings.keep_alive);
     let app_metrics = metrics.clone();
     let app_store = store.clone();
@@ -83,7 +82,8 @@ pub fn start_server(
             .wrap(Compress::default())
             .wrap(security_headers())
             .wrap(from_fn(telemetry::observe_request))
-            .configure(|cfg| routes::configure(cfg, metrics_on_public_port))
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
     })
     .client_request_timeout(request_timeout)
     .client_disconnect_timeout(Duration::from_secs(5))

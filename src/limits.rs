@@ -19,6 +19,21 @@ struct Bucket {
     updated: Instant,
 }
 
+/// The bucket an address counts in: an IPv4 address, or the /64 of an IPv6
+/// one (a single host commonly holds a whole /64 and can rotate within it).
+fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 /// Above this many tracked addresses, full buckets are forgotten.
 const PRUNE_ABOVE: usize = 10_000;
 
@@ -36,6 +51,7 @@ impl RateLimiter {
 
     /// Takes one submission from the address's allowance, or says how long to wait.
     pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        let client = bucket_key(client);
         let capacity = f64::from(self.per_minute);
         let rate = self.refill_per_second();
         let mut buckets = self
@@ -83,6 +99,24 @@ pub fn client_address(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_of_one_64_share_a_bucket() {
+        let limiter = RateLimiter::new(2);
+        let t0 = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limiter.check(a, t0).is_ok());
+        assert!(limiter.check(b, t0).is_ok());
+        assert!(
+            limiter.check(a, t0).is_err(),
+            "the /64 has spent its allowance"
+        );
+        assert!(limiter.check(other, t0).is_ok(), "another /64 has its own");
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(bucket_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
 
     #[test]
     fn a_burst_is_allowed_then_refused_until_the_bucket_refills() {

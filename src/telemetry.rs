@@ -132,6 +132,18 @@ impl Default for Metrics {
     }
 }
 
+/// A method as a metric label: the standard ones, else `other` (a label per
+/// made-up method would grow the registry without bound).
+fn method_label(method: &actix_web::http::Method) -> String {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    let name = method.as_str();
+    if KNOWN.contains(&name) {
+        name.to_string()
+    } else {
+        "other".to_string()
+    }
+}
+
 /// Middleware: request id, one log line and the metrics for every request.
 pub async fn observe_request(
     req: ServiceRequest,
@@ -141,7 +153,7 @@ pub async fn observe_request(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let span =

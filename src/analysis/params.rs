@@ -101,6 +101,17 @@ pub const SERIES_PARAMS: &[&str] = &[
 /// The longest smoothing window.
 pub const MAX_SMOOTH: usize = 52;
 
+/// The dates the service reasons about: anything outside is a typo or an
+/// attack, and date arithmetic near chrono's limits would overflow.
+pub fn date_in_range(d: NaiveDate) -> bool {
+    let first = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
+    let last = NaiveDate::from_ymd_opt(2199, 12, 31).expect("a valid date");
+    (first..=last).contains(&d)
+}
+
+/// The most points (periods × groups) one answer carries.
+pub const MAX_POINTS: usize = 20_000;
+
 fn date(
     params: &HashMap<String, String>,
     name: &str,
@@ -108,7 +119,15 @@ fn date(
 ) -> Option<NaiveDate> {
     let raw = params.get(name)?;
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(d) => Some(d),
+        Ok(d) if date_in_range(d) => Some(d),
+        Ok(_) => {
+            problems.push(Detail::field(
+                name,
+                "out_of_range",
+                "a date from 1900-01-01 to 2199-12-31",
+            ));
+            None
+        }
         Err(_) => {
             problems.push(Detail::field(name, "invalid_date", "use YYYY-MM-DD"));
             None

@@ -16,12 +16,13 @@ use serde::Serialize;
 use crate::aggregate::{self, EVERYONE};
 use crate::analysis::disclosure::{self, Audience};
 use crate::analysis::measure::Measure;
-use crate::analysis::params::{Interval, SeriesSpec};
+use crate::analysis::params::{Interval, MAX_POINTS, SeriesSpec};
 use crate::analysis::periods;
 use crate::analysis::weighting::{self, RakePeriod, WeightingReport, Weights};
 use crate::db::DbConnection;
 use crate::db::aggregates;
 use crate::db::surveys::Wave;
+use crate::error::{AppError, AppResult, Detail};
 use crate::stats::cellkey::Tally;
 use crate::stats::estimate::{self, Moments};
 use crate::survey::Survey;
@@ -185,11 +186,7 @@ pub fn atom_moments(measure: &Measure, tally: &Tally, audience: &Audience) -> Mo
     }
 }
 
-pub fn compute(
-    conn: &mut DbConnection,
-    ctx: &Context,
-    spec: &SeriesSpec,
-) -> diesel::QueryResult<Series> {
+pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> AppResult<Series> {
     let survey_id = ctx.survey.id;
     let data_version = aggregates::data_version(conn, survey_id)?;
     let groups = spec.groups();
@@ -207,9 +204,10 @@ pub fn compute(
     let Some((first, last)) = aggregates::date_range(conn, survey_id)? else {
         return Ok(empty(data_version));
     };
+    // Never wider than the data: a request's cost is bounded by what is stored.
     let last_day = ctx.audience.last_day();
-    let from = spec.from.unwrap_or(first);
-    let to = spec.to.unwrap_or(last).min(last_day);
+    let from = spec.from.map_or(first, |f| f.max(first));
+    let to = spec.to.map_or(last, |t| t.min(last)).min(last_day);
     if from > to {
         return Ok(empty(data_version));
     }
@@ -222,6 +220,20 @@ pub fn compute(
     let (Some(&first_start), Some(&last_start)) = (starts.first(), starts.last()) else {
         return Ok(empty(data_version));
     };
+    if starts.len() * groups.len() > MAX_POINTS {
+        return Err(AppError::invalid(
+            "too many points for one answer",
+            vec![Detail::field(
+                "interval",
+                "too_many_points",
+                format!(
+                    "{} periods x {} groups is over {MAX_POINTS}: use a coarser interval or a shorter range",
+                    starts.len(),
+                    groups.len()
+                ),
+            )],
+        ));
+    }
     let to = periods::end(spec.interval, last_start, ctx.waves).max(first_start);
     // Data range: for waves, every month any of the chosen waves touches.
     let (data_from, data_to) = match spec.interval {

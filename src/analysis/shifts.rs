@@ -77,6 +77,14 @@ pub fn parse(
             Vec::new()
         }
         (Some(id), None) => match events.iter().find(|e| e.id.to_string() == *id) {
+            Some(e) if !crate::analysis::params::date_in_range(e.event_date) => {
+                problems.push(Detail::field(
+                    "event",
+                    "out_of_range",
+                    "the event's date is outside 1900-2199",
+                ));
+                Vec::new()
+            }
             Some(e) => vec![(Some(e.clone()), e.event_date)],
             None => {
                 problems.push(Detail::field(
@@ -88,6 +96,14 @@ pub fn parse(
             }
         },
         (None, Some(d)) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(date) if !crate::analysis::params::date_in_range(date) => {
+                problems.push(Detail::field(
+                    "date",
+                    "out_of_range",
+                    "a date from 1900-01-01 to 2199-12-31",
+                ));
+                Vec::new()
+            }
             Ok(date) => vec![(None, date)],
             Err(_) => {
                 problems.push(Detail::field("date", "invalid_date", "use YYYY-MM-DD"));

@@ -21,6 +21,7 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Insertable)]
 #[diesel(table_name = events)]
 #[diesel(treat_none_as_default_value = false)]
+#[serde(deny_unknown_fields)]
 pub struct NewEvent {
     #[serde(rename = "date")]
     pub event_date: NaiveDate,

@@ -7,14 +7,14 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::auth::Role;
 use crate::config::Settings;
 use crate::db::{Store, events, invitations, responses, surveys, targets};
 use crate::error::{AppError, AppResult, Detail};
 use crate::routes::read::SurveyView;
-use crate::routes::{media_type, read_body, require, with_conn};
+use crate::routes::{Admin, media_type, read_body, with_conn};
 use crate::survey::targets::Targets;
 use crate::survey::{Access, Status, Survey, SurveyDefinition, definition};
+use diesel::Connection;
 
 /// Reads a JSON body into `T`: 415 for another type, 400 for broken JSON,
 /// 422 naming the field when the shape is wrong.
@@ -31,6 +31,12 @@ async fn json_body<T: DeserializeOwned>(
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| AppError::Malformed(format!("the body is not valid JSON: {e}")))?;
+    shaped(value)
+}
+
+/// A JSON value into `T`, 422 naming the field when the shape is wrong (an
+/// unknown field included: typos never vanish).
+fn shaped<T: DeserializeOwned>(value: Value) -> AppResult<T> {
     serde_json::from_value(value).map_err(|e| {
         let text = e.to_string();
         let field = text
@@ -58,25 +64,95 @@ fn invalid(details: Vec<Detail>) -> AppError {
     AppError::invalid("the input is not valid", details)
 }
 
+/// A survey body as GET returns it: the definition, plus `status` and
+/// `access` (honoured) and `synthetic_responses` (read-only: it must match).
+struct SurveyBody {
+    definition: SurveyDefinition,
+    status: Option<Status>,
+    access: Option<Access>,
+    synthetic_responses: Option<bool>,
+}
+
+async fn survey_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &Settings,
+) -> AppResult<SurveyBody> {
+    let mut value: Value = json_body(req, payload, settings).await?;
+    let status = state_field(&mut value, "status")?;
+    let access = state_field(&mut value, "access")?;
+    let synthetic_responses = state_field(&mut value, "synthetic_responses")?;
+    let definition: SurveyDefinition = shaped(value)?;
+    definition.validate().map_err(invalid)?;
+    Ok(SurveyBody {
+        definition,
+        status,
+        access,
+        synthetic_responses,
+    })
+}
+
+/// Takes a field that is not part of the definition out of a survey body.
+fn state_field<T: DeserializeOwned>(body: &mut Value, name: &str) -> AppResult<Option<T>> {
+    match body.as_object_mut().and_then(|o| o.remove(name)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| invalid(vec![Detail::field(name, "invalid", e.to_string())])),
+    }
+}
+
+/// Sets what a survey body says of status and access; refuses a change of
+/// the read-only `synthetic_responses`.
+fn apply_state(
+    conn: &mut crate::db::DbConnection,
+    survey: &Survey,
+    body: &SurveyBody,
+) -> AppResult<()> {
+    if body
+        .synthetic_responses
+        .is_some_and(|s| s != survey.synthetic)
+    {
+        return Err(invalid(vec![Detail::field(
+            "synthetic_responses",
+            "read_only",
+            "says whether the store holds generated responses; it cannot be set",
+        )]));
+    }
+    if let Some(status) = body.status {
+        surveys::set_status(conn, survey.id, status)?;
+    }
+    if let Some(access) = body.access {
+        surveys::set_access(conn, survey.id, access)?;
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/surveys`
 pub async fn create_survey(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
-    let def: SurveyDefinition = json_body(&req, payload, &settings).await?;
-    def.validate().map_err(invalid)?;
+    let body = survey_body(&req, payload, &settings).await?;
     let survey = with_conn(&store, move |conn| {
-        if surveys::find_by_slug(conn, &def.slug)?.is_some() {
-            return Err(AppError::Conflict {
-                code: "slug_taken",
-                message: format!("a survey {:?} exists", def.slug),
-            });
-        }
-        surveys::insert(conn, &def)?;
-        surveys::find_by_slug(conn, &def.slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
+        let def = &body.definition;
+        conn.transaction(|conn| {
+            if surveys::find_by_slug(conn, &def.slug)?.is_some() {
+                return Err(AppError::Conflict {
+                    code: "slug_taken",
+                    message: format!("a survey {:?} exists", def.slug),
+                });
+            }
+            surveys::insert(conn, def)?;
+            let created = surveys::find_by_slug(conn, &def.slug)?
+                .ok_or_else(|| AppError::NotFound("vanished".into()))?;
+            apply_state(conn, &created, &body)?;
+            surveys::find_by_slug(conn, &def.slug)?
+                .ok_or_else(|| AppError::NotFound("vanished".into()))
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(SurveyView::from(survey)))
@@ -85,17 +161,16 @@ pub async fn create_survey(
 /// `PUT /api/v1/surveys/{slug}`: labels may always change; a question with
 /// answers keeps its structure (409), so its history means what it meant.
 pub async fn replace_survey(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let slug = slug.into_inner();
-    let def: SurveyDefinition = json_body(&req, payload, &settings).await?;
-    def.validate().map_err(invalid)?;
-    if def.slug != slug {
+    let body = survey_body(&req, payload, &settings).await?;
+    if body.definition.slug != slug {
         return Err(invalid(vec![Detail::field(
             "slug",
             "mismatch",
@@ -103,9 +178,10 @@ pub async fn replace_survey(
         )]));
     }
     let survey = with_conn(&store, move |conn| {
+        let def = &body.definition;
         let current = surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
         let mut blocked = Vec::new();
-        for code in definition::structural_changes(&current.definition, &def) {
+        for code in definition::structural_changes(&current.definition, def) {
             if responses::question_has_answers(conn, current.id, &code)? {
                 blocked.push(Detail::question(
                     code,
@@ -123,7 +199,10 @@ pub async fn replace_survey(
                 ),
             });
         }
-        surveys::replace(conn, current.id, &def)?;
+        conn.transaction(|conn| {
+            surveys::replace(conn, current.id, def)?;
+            apply_state(conn, &current, &body)
+        })?;
         surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
     })
     .await?;
@@ -139,13 +218,13 @@ pub struct SurveyPatch {
 
 /// `PATCH /api/v1/surveys/{slug}`: open or close; open to all or by invitation.
 pub async fn patch_survey(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let patch: SurveyPatch = json_body(&req, payload, &settings).await?;
     let slug = slug.into_inner();
     let survey = with_conn(&store, move |conn| {
@@ -173,18 +252,27 @@ pub struct NewWave {
 
 /// `POST /api/v1/surveys/{slug}/waves`: dates inclusive, never overlapping.
 pub async fn create_wave(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let wave: NewWave = json_body(&req, payload, &settings).await?;
     let label = wave.label.trim().to_string();
     let mut details = Vec::new();
     if label.is_empty() || label.chars().count() > 100 {
         details.push(Detail::field("label", "invalid", "1-100 characters"));
+    }
+    for (field, d) in [("opens", wave.opens), ("closes", wave.closes)] {
+        if !crate::analysis::params::date_in_range(d) {
+            details.push(Detail::field(
+                field,
+                "out_of_range",
+                "a date from 1900-01-01 to 2199-12-31",
+            ));
+        }
     }
     if wave.opens > wave.closes {
         details.push(Detail::field(
@@ -228,11 +316,10 @@ pub async fn create_wave(
 
 /// `GET /api/v1/surveys/{slug}/waves`
 pub async fn list_waves(
-    req: HttpRequest,
+    _admin: Admin,
     store: web::Data<Store>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let survey = survey_or_404(&store, slug.into_inner()).await?;
     let waves = with_conn(&store, move |conn| Ok(surveys::waves(conn, survey.id)?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "waves": waves })))
@@ -240,11 +327,10 @@ pub async fn list_waves(
 
 /// `DELETE /api/v1/surveys/{slug}/waves/{id}`: only while it has no responses.
 pub async fn delete_wave(
-    req: HttpRequest,
+    _admin: Admin,
     store: web::Data<Store>,
     path: web::Path<(String, i32)>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let (slug, wave_id) = path.into_inner();
     let survey = survey_or_404(&store, slug).await?;
     with_conn(&store, move |conn| {
@@ -271,16 +357,23 @@ pub async fn delete_wave(
 
 /// `POST /api/v1/events`
 pub async fn create_event(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let mut event: events::NewEvent = json_body(&req, payload, &settings).await?;
     event.label_ru = event.label_ru.trim().to_string();
     event.label_en = event.label_en.trim().to_string();
     let mut details = Vec::new();
+    if !crate::analysis::params::date_in_range(event.event_date) {
+        details.push(Detail::field(
+            "date",
+            "out_of_range",
+            "a date from 1900-01-01 to 2199-12-31",
+        ));
+    }
     for (field, label) in [("label_ru", &event.label_ru), ("label_en", &event.label_en)] {
         if label.is_empty() || label.chars().count() > 200 {
             details.push(Detail::field(field, "invalid", "1-200 characters"));
@@ -315,11 +408,10 @@ pub async fn create_event(
 
 /// `DELETE /api/v1/events/{id}`
 pub async fn delete_event(
-    req: HttpRequest,
+    _admin: Admin,
     store: web::Data<Store>,
     id: web::Path<i32>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let id = id.into_inner();
     let deleted = with_conn(&store, move |conn| Ok(events::delete(conn, id)?)).await?;
     if !deleted {
@@ -328,20 +420,51 @@ pub async fn delete_event(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `PUT /api/v1/surveys/{slug}/targets`: `{}` removes them.
+/// The body GET returns: the shares per dimension and where they come from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsBody {
+    targets: Targets,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// `PUT /api/v1/surveys/{slug}/targets`: `{"targets": {}}` removes them.
 pub async fn put_targets(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
-    let new: Targets = json_body(&req, payload, &settings).await?;
+    let body: TargetsBody = json_body(&req, payload, &settings).await?;
+    let source = body
+        .source
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if source.as_ref().is_some_and(|s| s.chars().count() > 500) {
+        return Err(invalid(vec![Detail::field(
+            "source",
+            "too_long",
+            "at most 500 characters",
+        )]));
+    }
+    let new = body.targets;
     let survey = survey_or_404(&store, slug.into_inner()).await?;
-    crate::survey::targets::validate(&survey.definition, &new).map_err(invalid)?;
+    crate::survey::targets::validate(&survey.definition, &new).map_err(|details| {
+        invalid(
+            details
+                .into_iter()
+                .map(|mut d| {
+                    d.field = d.field.map(|f| format!("targets.{f}"));
+                    d
+                })
+                .collect(),
+        )
+    })?;
     let saved = with_conn(&store, move |conn| {
-        targets::replace(conn, survey.id, &new, None)?;
+        targets::replace(conn, survey.id, &new, source.as_deref())?;
         Ok(targets::get(conn, survey.id)?)
     })
     .await?;
@@ -360,13 +483,13 @@ const MAX_INVITATIONS: usize = 10_000;
 
 /// `POST /api/v1/surveys/{slug}/invitations`: the codes, shown this once.
 pub async fn create_invitations(
+    _admin: Admin,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let body: NewInvitations = json_body(&req, payload, &settings).await?;
     if !(1..=MAX_INVITATIONS).contains(&body.count) {
         return Err(invalid(vec![Detail::field(
@@ -396,11 +519,10 @@ pub async fn create_invitations(
 
 /// `DELETE /api/v1/surveys/{slug}/responses/{id}`: removes a spam or test response.
 pub async fn delete_response(
-    req: HttpRequest,
+    _admin: Admin,
     store: web::Data<Store>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    require(&req, &store, Role::Admin).await?;
     let (slug, id) = path.into_inner();
     let survey = survey_or_404(&store, slug).await?;
     let deleted = with_conn(&store, move |conn| {

@@ -21,82 +21,92 @@ pub use ops::get_metrics;
 /// The key behind form tokens, read from the store at start (shared by instances).
 pub struct FormKey(pub Vec<u8>);
 
-/// Every route of the public port.
-pub fn configure(cfg: &mut web::ServiceConfig, metrics_on_public_port: bool) {
-    cfg.route("/healthz", web::get().to(ops::get_health))
-        .route("/assets/site.css", web::get().to(ops::get_stylesheet))
-        .route("/api/openapi.json", web::get().to(ops::get_openapi))
+/// Every route of the public port. Each path is one resource, so a known path
+/// asked with another method answers 405 (JSON), and an unknown path 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    cfg.service(resource("/healthz").route(web::get().to(ops::get_health)))
+        .service(resource("/assets/site.css").route(web::get().to(ops::get_stylesheet)))
+        .service(resource("/api/openapi.json").route(web::get().to(ops::get_openapi)))
         // respondents
-        .route("/s/{slug}", web::get().to(respond::get_form))
-        .route("/s/{slug}", web::post().to(respond::post_form))
-        .route("/s/{slug}/thanks", web::get().to(respond::get_thanks))
-        .route(
-            "/api/v1/surveys/{slug}/responses",
-            web::post().to(respond::create_response),
+        .service(
+            resource("/s/{slug}")
+                .route(web::get().to(respond::get_form))
+                .route(web::post().to(respond::post_form)),
         )
-        // public reading
-        .route("/api/v1/surveys", web::get().to(read::list_surveys))
-        .route("/api/v1/surveys/{slug}", web::get().to(read::get_survey))
-        .route(
-            "/api/v1/surveys/{slug}/targets",
-            web::get().to(read::get_targets),
+        .service(resource("/s/{slug}/thanks").route(web::get().to(respond::get_thanks)))
+        .service(
+            resource("/api/v1/surveys/{slug}/responses")
+                .route(web::post().to(respond::create_response)),
         )
-        .route("/api/v1/events", web::get().to(read::list_events))
-        .route(
-            "/api/v1/surveys/{slug}/series",
-            web::get().to(analysis::get_series),
+        // public reading, and the admins' writes to the same resources
+        .service(
+            resource("/api/v1/surveys")
+                .route(web::get().to(read::list_surveys))
+                .route(web::post().to(admin::create_survey)),
         )
-        .route(
-            "/api/v1/surveys/{slug}/series.csv",
-            web::get().to(analysis::get_series_csv),
+        .service(
+            resource("/api/v1/surveys/{slug}")
+                .route(web::get().to(read::get_survey))
+                .route(web::put().to(admin::replace_survey))
+                .route(web::patch().to(admin::patch_survey)),
         )
-        .route(
-            "/api/v1/surveys/{slug}/shifts",
-            web::get().to(analysis::get_shifts),
+        .service(
+            resource("/api/v1/surveys/{slug}/targets")
+                .route(web::get().to(read::get_targets))
+                .route(web::put().to(admin::put_targets)),
         )
-        .route(
-            "/api/v1/surveys/{slug}/changepoints",
-            web::get().to(analysis::get_changepoints),
+        .service(
+            resource("/api/v1/events")
+                .route(web::get().to(read::list_events))
+                .route(web::post().to(admin::create_event)),
+        )
+        .service(resource("/api/v1/events/{id}").route(web::delete().to(admin::delete_event)))
+        .service(
+            resource("/api/v1/surveys/{slug}/series").route(web::get().to(analysis::get_series)),
+        )
+        .service(
+            resource("/api/v1/surveys/{slug}/series.csv")
+                .route(web::get().to(analysis::get_series_csv)),
+        )
+        .service(
+            resource("/api/v1/surveys/{slug}/shifts").route(web::get().to(analysis::get_shifts)),
+        )
+        .service(
+            resource("/api/v1/surveys/{slug}/changepoints")
+                .route(web::get().to(analysis::get_changepoints)),
         )
         // admins
-        .route("/api/v1/surveys", web::post().to(admin::create_survey))
-        .route(
-            "/api/v1/surveys/{slug}",
-            web::put().to(admin::replace_survey),
+        .service(
+            resource("/api/v1/surveys/{slug}/waves")
+                .route(web::get().to(admin::list_waves))
+                .route(web::post().to(admin::create_wave)),
         )
-        .route(
-            "/api/v1/surveys/{slug}",
-            web::patch().to(admin::patch_survey),
+        .service(
+            resource("/api/v1/surveys/{slug}/waves/{id}")
+                .route(web::delete().to(admin::delete_wave)),
         )
-        .route(
-            "/api/v1/surveys/{slug}/targets",
-            web::put().to(admin::put_targets),
+        .service(
+            resource("/api/v1/surveys/{slug}/invitations")
+                .route(web::post().to(admin::create_invitations)),
         )
-        .route(
-            "/api/v1/surveys/{slug}/waves",
-            web::get().to(admin::list_waves),
-        )
-        .route(
-            "/api/v1/surveys/{slug}/waves",
-            web::post().to(admin::create_wave),
-        )
-        .route(
-            "/api/v1/surveys/{slug}/waves/{id}",
-            web::delete().to(admin::delete_wave),
-        )
-        .route(
-            "/api/v1/surveys/{slug}/invitations",
-            web::post().to(admin::create_invitations),
-        )
-        .route(
-            "/api/v1/surveys/{slug}/responses/{id}",
-            web::delete().to(admin::delete_response),
-        )
-        .route("/api/v1/events", web::post().to(admin::create_event))
-        .route("/api/v1/events/{id}", web::delete().to(admin::delete_event));
-    if metrics_on_public_port {
-        cfg.route("/metrics", web::get().to(ops::get_metrics));
-    }
+        .service(
+            resource("/api/v1/surveys/{slug}/responses/{id}")
+                .route(web::delete().to(admin::delete_response)),
+        );
+}
+
+/// A known path asked with a method it does not take.
+async fn method_not_allowed(req: HttpRequest) -> AppResult<actix_web::HttpResponse> {
+    Err(AppError::MethodNotAllowed(format!(
+        "{} is not allowed here",
+        req.method()
+    )))
+}
+
+/// Any path the service does not have.
+pub async fn not_found() -> AppResult<actix_web::HttpResponse> {
+    Err(AppError::NotFound("no such resource".into()))
 }
 
 /// Runs store work on the blocking pool, inside the caller's log span.
@@ -131,15 +141,24 @@ pub async fn read_body(
     if declared.is_some_and(|len| len > limit) {
         return Err(AppError::TooLarge(limit));
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::Malformed(format!("could not read the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::TooLarge(limit));
+    // The whole body within the request timeout: a body trickled a byte at a
+    // time would otherwise hold a connection (and a worker's buffer) open.
+    let deadline = settings.request_timeout;
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::Malformed(format!("could not read the body: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(AppError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
+        Ok(body)
+    };
+    let body = actix_web::rt::time::timeout(deadline, read)
+        .await
+        .map_err(|_| AppError::BodyTimeout(deadline.as_secs().max(1)))??;
     Ok(body.freeze())
 }
 

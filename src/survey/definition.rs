@@ -8,6 +8,7 @@ use crate::survey::Lang;
 
 /// A text in both languages the service speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Localized {
     pub ru: String,
     pub en: String,
@@ -84,6 +85,7 @@ impl Role {
 /// A numeric rating scale: its range, the labels of its ends and which values
 /// count as positive (top2) and negative (bottom2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scale {
     pub min: i32,
     pub max: i32,
@@ -138,6 +140,7 @@ impl Scale {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OptionDef {
     pub code: String,
     pub label: Localized,
@@ -160,6 +163,7 @@ pub const DEFAULT_TEXT_LIMIT: u32 = 1000;
 const MAX_TEXT_LIMIT: u32 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuestionDef {
     pub code: String,
     pub kind: QuestionKind,
@@ -192,6 +196,7 @@ impl QuestionDef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SurveyDefinition {
     pub slug: String,
     pub title: Localized,

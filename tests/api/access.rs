@@ -97,7 +97,11 @@ on_both_stores! {
         assert_eq!(res.status(), 201);
         let got: Value = app.get("/api/v1/surveys/panel-2027").await.json().await.unwrap();
         let sent: SurveyDefinition = serde_json::from_value(other_survey()).unwrap();
-        let back: SurveyDefinition = serde_json::from_value(got.clone()).unwrap();
+        let mut definition = got.clone();
+        for state in ["status", "access", "synthetic_responses"] {
+            definition.as_object_mut().unwrap().remove(state);
+        }
+        let back: SurveyDefinition = serde_json::from_value(definition).unwrap();
         assert_eq!(back, sent);
         // What GET returns can be posted back as it is.
         let mut again = got.clone();
@@ -120,6 +124,51 @@ on_both_stores! {
         let res = app.admin(reqwest::Method::POST, "/api/v1/surveys", &admin).json(&json!({"slug": "x"})).send().await.unwrap();
         assert_eq!(res.status(), 422);
         assert_eq!(problems(&res.json().await.unwrap()), ["title:wrong_shape"]);
+    }
+
+    async fn a_survey_body_means_every_field_it_sends(app) {
+        let admin = app.token(Role::Admin);
+        let post = |body: Value| { let request = app.admin(reqwest::Method::POST, "/api/v1/surveys", &admin).json(&body); async move { request.send().await.unwrap() } };
+        let mut closed_panel = other_survey();
+        closed_panel["access"] = json!("invitation");
+        closed_panel["status"] = json!("closed");
+        assert_eq!(post(closed_panel).await.status(), 201);
+        let got: Value = app.get("/api/v1/surveys/panel-2027").await.json().await.unwrap();
+        assert_eq!((got["access"].as_str(), got["status"].as_str()), (Some("invitation"), Some("closed")));
+        // A typo anywhere is named, never dropped.
+        let mut typo = other_survey();
+        typo["slug"] = json!("panel-2029");
+        typo["acess"] = json!("invitation");
+        let res = post(typo).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(problems(&res.json().await.unwrap()), ["acess:wrong_shape"]);
+        let mut nested = other_survey();
+        nested["slug"] = json!("panel-2030");
+        nested["questions"][0]["requird"] = json!(true);
+        let res = post(nested).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(problems(&res.json().await.unwrap()), ["requird:wrong_shape"]);
+        let mut bad = other_survey();
+        bad["slug"] = json!("panel-2031");
+        bad["access"] = json!("everyone");
+        assert_eq!(problems(&post(bad).await.json().await.unwrap()), ["access:invalid"]);
+        // PUT honours them too; synthetic_responses is read-only.
+        let mut open_again = got.clone();
+        open_again["access"] = json!("open");
+        open_again["status"] = json!("open");
+        let res = app.admin(reqwest::Method::PUT, "/api/v1/surveys/panel-2027", &admin).json(&open_again).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.unwrap()["access"], "open");
+        open_again["synthetic_responses"] = json!(true);
+        let res = app.admin(reqwest::Method::PUT, "/api/v1/surveys/panel-2027", &admin).json(&open_again).send().await.unwrap();
+        assert_eq!(problems(&res.json().await.unwrap()), ["synthetic_responses:read_only"]);
+        // Events refuse unknown fields and dates no calendar needs.
+        let res = app.admin(reqwest::Method::POST, "/api/v1/events", &admin).json(&json!({"date": "2024-01-01", "label_ru": "x", "label_en": "x", "url": "https://x"})).send().await.unwrap();
+        assert_eq!(problems(&res.json().await.unwrap()), ["url:wrong_shape"]);
+        let res = app.admin(reqwest::Method::POST, "/api/v1/events", &admin).json(&json!({"date": "-262143-01-01", "label_ru": "x", "label_en": "x"})).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        let res = app.admin(reqwest::Method::POST, "/api/v1/events", &admin).json(&json!({"date": "0001-01-01", "label_ru": "x", "label_en": "x"})).send().await.unwrap();
+        assert_eq!(problems(&res.json().await.unwrap()), ["date:out_of_range"]);
     }
 
     async fn a_question_with_answers_may_change_its_labels_but_not_its_structure(app) {
@@ -224,14 +273,27 @@ on_both_stores! {
         assert!(demo["source"].as_str().unwrap().starts_with("Illustrative"));
         assert_eq!(demo["targets"]["settlement"]["village"], 0.25);
         let put = |body: Value| { let request = app.admin(reqwest::Method::PUT, "/api/v1/surveys/digital-trust/targets", &admin).json(&body); async move { request.send().await.unwrap() } };
-        let res = put(json!({"settlement": {"city": 0.6, "town": 0.3, "village": 0.2}, "comment": {"x": 1.0}})).await;
+        let res = put(json!({"targets": {"settlement": {"city": 0.6, "town": 0.3, "village": 0.2}, "comment": {"x": 1.0}}})).await;
         assert_eq!(res.status(), 422);
-        assert_eq!(problems(&res.json().await.unwrap()), ["comment:unknown_dimension", "settlement:sum_not_one"]);
-        let res = put(json!({"settlement": {"city": 0.5, "town": 0.3, "village": 0.2}})).await;
+        assert_eq!(problems(&res.json().await.unwrap()), ["targets.comment:unknown_dimension", "targets.settlement:sum_not_one"]);
+        // What GET returns, PUT takes back, source included.
+        assert_eq!(put(demo.clone()).await.status(), 200);
+        let now: Value = app.get("/api/v1/surveys/digital-trust/targets").await.json().await.unwrap();
+        assert_eq!(now, demo);
+        let res = put(json!({"targets": {"settlement": {"city": 0.5, "town": 0.3, "village": 0.2}}, "source": "Census 2021"})).await;
         assert_eq!(res.status(), 200);
         let now: Value = app.get("/api/v1/surveys/digital-trust/targets").await.json().await.unwrap();
-        assert_eq!(now, json!({"targets": {"settlement": {"city": 0.5, "town": 0.3, "village": 0.2}}, "source": null}));
-        assert_eq!(put(json!({})).await.status(), 200);
+        assert_eq!(now, json!({"targets": {"settlement": {"city": 0.5, "town": 0.3, "village": 0.2}}, "source": "Census 2021"}));
+        // The source is shown with weighted series.
+        let series = app.get_exact("/api/v1/surveys/digital-trust/series?question=portal_trust").await.json::<Value>().await.unwrap();
+        assert_eq!(series["meta"]["weighting"]["source"], "Census 2021");
+        // The bare map of older clients, or a typo, is refused by name.
+        let res = put(json!({"settlement": {"city": 0.5, "town": 0.3, "village": 0.2}})).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(problems(&res.json().await.unwrap()), ["settlement:wrong_shape"]);
+        let res = put(json!({"targets": {}, "sorce": "x"})).await;
+        assert_eq!(problems(&res.json().await.unwrap()), ["sorce:wrong_shape"]);
+        assert_eq!(put(json!({"targets": {}})).await.status(), 200);
         let now: Value = app.get("/api/v1/surveys/digital-trust/targets").await.json().await.unwrap();
         assert_eq!(now["targets"], json!({}));
     }
@@ -433,25 +495,28 @@ async fn submissions_over_the_rate_get_429_with_retry_after_and_the_form_keeps_i
     assert_eq!(app.response_count(survey_id), 3);
 }
 
-/// `(METHOD, /path)` of every `/api/` route in the route table's source.
+/// `(METHOD, /path)` of every `/api/` route in the route table's source:
+/// each `resource("/path")` and the `web::method()` routes that follow it.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let source = include_str!("../../src/routes/mod.rs");
-    source
-        .split("route(")
-        .skip(1)
-        .filter_map(|call| {
-            let rest = call.trim_start().strip_prefix('"')?;
-            let (path, rest) = rest.split_once('"')?;
-            let method = rest
-                .trim_start()
-                .strip_prefix(',')?
-                .trim_start()
-                .strip_prefix("web::")?;
-            let method = method.split('(').next()?;
-            path.starts_with("/api/")
-                .then(|| (method.to_uppercase(), path.to_string()))
-        })
-        .collect()
+    let table = source
+        .split("pub fn configure")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}\n").next())
+        .unwrap_or_default();
+    let mut routes = BTreeSet::new();
+    for chunk in table.split("resource(\"").skip(1) {
+        let Some((path, rest)) = chunk.split_once('"') else {
+            continue;
+        };
+        for call in rest.split(".route(web::").skip(1) {
+            let method = call.split('(').next().unwrap_or_default();
+            if path.starts_with("/api/") {
+                routes.insert((method.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    routes
 }
 
 #[tokio::test]

@@ -139,6 +139,8 @@ pub async fn spawn_app_with(
         trustpulse::telemetry::init_logging(false);
     }
     let mut settings = Settings::new(test_store.url.clone());
+    // Tests run side by side: each server's metrics on a port of its own.
+    settings.metrics_bind = Some("127.0.0.1:0".into());
     adjust(&mut settings);
     let store = Store::open(&test_store.url).expect("opening the test store");
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
@@ -306,6 +308,7 @@ impl ServerProcess {
             ])
             .env_remove("TRUSTPULSE_DATABASE_URL")
             .env_remove("TRUSTPULSE_BIND")
+            .env("TRUSTPULSE_METRICS_BIND", "127.0.0.1:0")
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(log);

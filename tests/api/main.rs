@@ -6,6 +6,7 @@ mod analysis;
 mod browser;
 mod disclosure;
 mod helpers;
+mod hostile;
 mod operations;
 mod store;
 mod submit_form;

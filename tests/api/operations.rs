@@ -16,9 +16,11 @@ on_both_stores! {
         app.with_demo_survey();
         assert_eq!(app.submit(minimal_answers()).await.status(), 201);
         assert_eq!(app.submit(json!({})).await.status(), 422);
-        let res = app.get("/metrics").await;
+        let health = app.get("/healthz").await;
+        assert!(health.headers()["x-request-id"].to_str().unwrap().len() >= 16);
+        let metrics = app.metrics_address.clone().unwrap();
+        let res = app.client.get(format!("{metrics}/metrics")).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        assert!(res.headers()["x-request-id"].to_str().unwrap().len() >= 16);
         let text = res.text().await.unwrap();
         for line in [
             r#"trustpulse_http_requests_total{method="POST",route="/api/v1/surveys/{slug}/responses",status="201"} 1"#,
@@ -32,9 +34,45 @@ on_both_stores! {
     }
 
     async fn a_malformed_path_is_a_json_404(app) {
-        let res = app.client.delete(app.url("/api/v1/events/not-a-number")).send().await.unwrap();
+        let admin = app.token(trustpulse::auth::Role::Admin);
+        let res = app.client.delete(app.url("/api/v1/events/not-a-number")).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(res.status(), 404);
         assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
+    }
+
+    async fn unknown_paths_are_a_json_404_and_wrong_methods_a_json_405_with_security_headers(app) {
+        for (method, path, status, error) in [
+            (reqwest::Method::GET, "/no/such/page", 404, "not_found"),
+            (reqwest::Method::DELETE, "/api/v1/surveys", 405, "method_not_allowed"),
+            (reqwest::Method::PUT, "/api/v1/surveys/digital-trust/series", 405, "method_not_allowed"),
+            (reqwest::Method::POST, "/healthz", 405, "method_not_allowed"),
+            (reqwest::Method::from_bytes(b"BREW").unwrap(), "/s/digital-trust", 405, "method_not_allowed"),
+        ] {
+            let res = app.client.request(method.clone(), app.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), status, "{method} {path}");
+            assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+            assert!(res.headers().contains_key("content-security-policy"));
+            assert_eq!(res.json::<Value>().await.unwrap()["error"], error, "{method} {path}");
+        }
+    }
+
+    async fn made_up_methods_share_one_metrics_label(app) {
+        for i in 0..50 {
+            let method = reqwest::Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+            app.client.request(method, app.url("/healthz")).send().await.unwrap();
+        }
+        let metrics = app.metrics_address.clone().unwrap();
+        let text = app.client.get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(text.contains(r#"method="other",route="/healthz",status="405"} 50"#), "{text}");
+        assert!(!text.contains("X49"));
+    }
+
+    async fn a_non_ascii_authorization_header_is_refused_not_ignored(app) {
+        app.with_demo_survey();
+        let value = reqwest::header::HeaderValue::from_bytes("Bearer tp_\u{e9}".as_bytes()).unwrap();
+        let res = app.client.get(app.url("/api/v1/surveys/digital-trust/series?question=portal_trust"))
+            .header(reqwest::header::AUTHORIZATION, value).send().await.unwrap();
+        assert_eq!(res.status(), 401);
     }
 
     async fn survey_definitions_and_events_are_public(app) {
@@ -52,13 +90,11 @@ on_both_stores! {
 }
 
 #[tokio::test]
-async fn metrics_move_off_the_public_port_when_given_their_own_address() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
-        s.metrics_bind = Some("127.0.0.1:0".into())
-    })
-    .await
-    .unwrap();
-    assert_eq!(app.get("/metrics").await.status(), 404);
+async fn metrics_are_never_served_on_the_public_port() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
     let metrics = app.metrics_address.clone().unwrap();
     let res = app
         .client
