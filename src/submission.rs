@@ -164,6 +164,9 @@ pub fn store_dated(
     conn.transaction(|conn| {
         responses::insert(conn, &response)?;
         aggregates::apply(conn, survey.id, &sums, 1)?;
+        if date < local_today(survey) {
+            aggregates::bump_public(conn, survey.id)?;
+        }
         Ok(response.id.clone())
     })
 }
@@ -186,6 +189,9 @@ pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::Que
             -1,
         );
         aggregates::apply(conn, survey.id, &sums, 1)?;
+        if row.submitted_date < local_today(survey) {
+            aggregates::bump_public(conn, survey.id)?;
+        }
         responses::delete(conn, survey.id, id)
     })
 }

@@ -4,7 +4,7 @@
 //! whole query space. Suppression itself (METHODS' thresholds and secondary
 //! rule) lives with the estimators in `stats::estimate`.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::analysis::params::{Interval, SeriesSpec};
 use crate::analysis::series::Point;
@@ -12,7 +12,7 @@ use crate::analysis::weighting::WeightingReport;
 use crate::stats::estimate::Estimate;
 
 /// Said in every public `meta`.
-pub const PERTURBATION_NOTE: &str = "Public figures are perturbed (cell-key method): each published piece of time and group gains or loses up to 3 respondents, drawn from a key fixed for that set of respondents, so repeating or differencing requests cannot single anyone out. A shown mean or share moves by well under its 95% interval. Figures cover completed periods up to yesterday in the survey's time zone. Exact figures need a researcher token.";
+pub const PERTURBATION_NOTE: &str = "Public figures are perturbed (cell-key method): each piece of time (an ISO week cut at month ends) and group gains or loses up to 3 respondents and has one more swapped for a made-up answer, drawn from a key fixed for that set of respondents, so repeating or differencing requests cannot single anyone out. A shown mean or share moves by a small fraction of its 95% interval. Figures cover completed periods up to yesterday in the survey's time zone. Exact figures need a researcher token.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -55,6 +55,21 @@ impl Audience {
         self.is_public()
     }
 
+    /// The data version an output reports. Researchers: the survey's change
+    /// counter. The public: a number that moves only when public figures can
+    /// (a change on a completed day, new targets, or another piece of time
+    /// completing), so that it says nothing about today's submissions.
+    pub fn data_version(&self, versions: (i64, i64)) -> i64 {
+        match self {
+            Audience::Researcher { .. } => versions.0,
+            Audience::Public { last_day } => {
+                let frontier = i64::from(last_completed_piece(*last_day).num_days_from_ce());
+                // Distinct pairs give distinct numbers; the pair is not secret.
+                (versions.1 << 24) ^ frontier
+            }
+        }
+    }
+
     /// The series parameters a public caller may not use.
     pub fn series_refusals(&self, spec: &SeriesSpec) -> Vec<String> {
         if self.is_public() && spec.interval == Interval::Day {
@@ -63,6 +78,19 @@ impl Audience {
             Vec::new()
         }
     }
+}
+
+/// The last day that ends a piece of time (a Sunday or a month's last day)
+/// on or before `day`: public figures change only when one completes.
+pub fn last_completed_piece(day: NaiveDate) -> NaiveDate {
+    let sunday =
+        day - chrono::Duration::days(i64::from((day.weekday().num_days_from_monday() + 1) % 7));
+    let month_end = if (day + chrono::Duration::days(1)).day() == 1 {
+        day
+    } else {
+        day.with_day(1).unwrap_or(day) - chrono::Duration::days(1)
+    };
+    sunday.max(month_end)
 }
 
 /// A point as the caller may see it: values in the metric's units, nothing
@@ -102,9 +130,39 @@ pub fn point(
     }
 }
 
-/// Public weighting reports keep the design effect, not exact counts.
+/// Public weighting reports say whether each period was raked, not its exact
+/// count or design effect (both functions of exact cell counts).
 pub fn hide_weighting_counts(reports: &mut [WeightingReport]) {
     for r in reports {
         r.n = None;
+        r.design_effect = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_last_completed_piece_ends_on_a_sunday_or_a_month_end() {
+        assert_eq!(last_completed_piece(d("2024-03-05")), d("2024-03-03")); // Tue → Sun
+        assert_eq!(last_completed_piece(d("2024-03-03")), d("2024-03-03")); // a Sunday
+        assert_eq!(last_completed_piece(d("2024-02-29")), d("2024-02-29")); // a month end
+        assert_eq!(last_completed_piece(d("2024-03-01")), d("2024-02-29")); // Fri after it
+        // The public version moves with a completed piece, not with each day.
+        let v = |day| Audience::Public { last_day: d(day) }.data_version((7, 3));
+        assert_eq!(v("2024-03-05"), v("2024-03-06"));
+        assert_ne!(v("2024-03-05"), v("2024-03-10"));
+        assert_ne!(
+            v("2024-03-05"),
+            Audience::Public {
+                last_day: d("2024-03-05")
+            }
+            .data_version((7, 4))
+        );
     }
 }

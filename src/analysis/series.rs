@@ -188,7 +188,9 @@ pub fn atom_moments(measure: &Measure, tally: &Tally, audience: &Audience) -> Mo
 
 pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> AppResult<Series> {
     let survey_id = ctx.survey.id;
-    let data_version = aggregates::data_version(conn, survey_id)?;
+    let data_version = ctx
+        .audience
+        .data_version(aggregates::versions(conn, survey_id)?);
     let groups = spec.groups();
     let weighted = spec.weighted && !ctx.targets.is_empty();
     let empty = |data_version| Series {
@@ -201,11 +203,11 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
         data_version,
         period_sums: Vec::new(),
     };
-    let Some((first, last)) = aggregates::date_range(conn, survey_id)? else {
-        return Ok(empty(data_version));
-    };
     // Never wider than the data: a request's cost is bounded by what is stored.
     let last_day = ctx.audience.last_day();
+    let Some((first, last)) = aggregates::date_range(conn, survey_id, last_day)? else {
+        return Ok(empty(data_version));
+    };
     let from = spec.from.map_or(first, |f| f.max(first));
     let to = spec.to.map_or(last, |t| t.min(last)).min(last_day);
     if from > to {

@@ -144,7 +144,7 @@ impl<'a> Reader<'a> {
         query: &HashMap<String, String>,
     ) -> AppResult<Value> {
         let survey_id = self.loaded.survey.id;
-        let range = aggregates::date_range(conn, survey_id)?;
+        let range = aggregates::date_range(conn, survey_id, self.audience.last_day())?;
         let events = events::list(conn)?;
         let spec = self.spec(query, shifts::PARAMS);
         let request = shifts::parse(query, &events, range);
@@ -168,7 +168,9 @@ impl<'a> Reader<'a> {
             &request.dates,
             request.window_days,
         )?;
-        let data_version = aggregates::data_version(conn, survey_id)?;
+        let data_version = self
+            .audience
+            .data_version(aggregates::versions(conn, survey_id)?);
         let meta = report::shifts_meta(
             &self.loaded.survey,
             &spec,

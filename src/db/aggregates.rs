@@ -261,6 +261,7 @@ pub fn apply_bulk(conn: &mut DbConnection, survey_id: i32, pending: &Pending) ->
         diesel::sql_query("LOCK TABLE agg_pieces, agg_days IN SHARE ROW EXCLUSIVE MODE")
             .execute(c)?;
     }
+    bump_public(conn, survey_id)?;
     if has_any(conn, survey_id)? {
         apply(conn, survey_id, pending, 1)
     } else {
@@ -442,6 +443,23 @@ pub fn bump_version(conn: &mut DbConnection, survey_id: i32) -> QueryResult<()> 
         .map(|_| ())
 }
 
+/// Marks a change to what the public sees (a response on a completed day, a
+/// bulk load, new targets): public data versions move with it.
+pub fn bump_public(conn: &mut DbConnection, survey_id: i32) -> QueryResult<()> {
+    diesel::update(surveys::table.find(survey_id))
+        .set(surveys::public_changes.eq(surveys::public_changes + 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// (every change, changes to what the public sees).
+pub fn versions(conn: &mut DbConnection, survey_id: i32) -> QueryResult<(i64, i64)> {
+    surveys::table
+        .find(survey_id)
+        .select((surveys::data_version, surveys::public_changes))
+        .first(conn)
+}
+
 pub fn data_version(conn: &mut DbConnection, survey_id: i32) -> QueryResult<i64> {
     surveys::table
         .find(survey_id)
@@ -605,10 +623,13 @@ pub fn days(
     Ok(out)
 }
 
-/// The first and last day with a response.
+/// The first and last day with a response, up to `up_to` (the public's range
+/// ends at its last completed day, so it does not move when someone answers
+/// today).
 pub fn date_range(
     conn: &mut DbConnection,
     survey_id: i32,
+    up_to: NaiveDate,
 ) -> QueryResult<Option<(NaiveDate, NaiveDate)>> {
     // Two index seeks; min and max in one query would scan the survey's rows.
     let first: Option<i32> = agg_days::table
@@ -619,6 +640,7 @@ pub fn date_range(
         .optional()?;
     let last: Option<i32> = agg_days::table
         .filter(agg_days::survey_id.eq(survey_id))
+        .filter(agg_days::day.le(day_number(up_to)))
         .order(agg_days::day.desc())
         .select(agg_days::day)
         .first(conn)

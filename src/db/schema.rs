@@ -18,6 +18,7 @@ diesel::table! {
         targets_source -> Nullable<Text>,
         data_version -> BigInt,
         aggregates_ok -> Bool,
+        public_changes -> BigInt,
     }
 }
 

@@ -41,8 +41,13 @@ pub fn replace(
     source: Option<&str>,
 ) -> QueryResult<()> {
     conn.transaction(|conn| {
+        // New targets move weighted figures: both data versions say so.
         diesel::update(surveys::table.find(survey_id))
-            .set(surveys::targets_source.eq(source))
+            .set((
+                surveys::targets_source.eq(source),
+                surveys::data_version.eq(surveys::data_version + 1),
+                surveys::public_changes.eq(surveys::public_changes + 1),
+            ))
             .execute(conn)?;
         diesel::delete(targets::table.filter(targets::survey_id.eq(survey_id))).execute(conn)?;
         for (dimension, shares) in new {

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use crate::analysis::service::{self, Reader};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, Detail};
 use crate::routes::{Caller, with_conn};
 
 /// Runs `work` with a reader for the survey, off the async workers.
@@ -29,6 +29,28 @@ async fn read<T: Send + 'static>(
     .await
 }
 
+/// Query parameters by name; a name given twice is refused rather than one
+/// of its values silently chosen.
+fn single_values(pairs: Vec<(String, String)>) -> AppResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    let mut repeated = Vec::new();
+    for (name, value) in pairs {
+        if out.insert(name.clone(), value).is_some() && !repeated.contains(&name) {
+            repeated.push(name);
+        }
+    }
+    if repeated.is_empty() {
+        return Ok(out);
+    }
+    Err(AppError::invalid(
+        "a parameter is given more than once",
+        repeated
+            .into_iter()
+            .map(|name| Detail::field(name, "repeated", "give each parameter once"))
+            .collect(),
+    ))
+}
+
 fn cache_control(caller: &Caller) -> (header::HeaderName, &'static str) {
     let value = if caller.is_public() {
         "public, max-age=300"
@@ -44,9 +66,9 @@ pub async fn get_series(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = query.into_inner();
+    let query = single_values(query.into_inner())?;
     let body = read(
         &caller,
         &store,
@@ -66,9 +88,9 @@ pub async fn get_series_csv(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = query.into_inner();
+    let query = single_values(query.into_inner())?;
     let (file, body) = read(
         &caller,
         &store,
@@ -93,9 +115,9 @@ pub async fn get_shifts(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = query.into_inner();
+    let query = single_values(query.into_inner())?;
     let body = read(
         &caller,
         &store,
@@ -115,9 +137,9 @@ pub async fn get_changepoints(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = query.into_inner();
+    let query = single_values(query.into_inner())?;
     let body = read(
         &caller,
         &store,

@@ -123,19 +123,12 @@ fn small_cells(app: &TestApp, seed: u64) -> HashMap<(NaiveDate, String), (i64, i
     truth
 }
 
-/// The attacker: every smoothing window the API allows (1–52 weeks), and for
-/// each small cell every pair of shown windows that differ by exactly that
-/// week — (N ending at e) − (N−1 ending at e) and (N ending at w) − (N−1
-/// ending at w−1) — averaged over all pairs. Returns the share of cells whose
-/// count and sum of answers both come out right when rounded, and how many
-/// cells had at least one decomposition.
-async fn attack(
-    app: &TestApp,
-    token: Option<&str>,
-    truth: &HashMap<(NaiveDate, String), (i64, i64)>,
-) -> (f64, usize) {
-    // (smooth, period_start, group) → (n, n × value) of shown points.
-    let mut shown: HashMap<(i64, NaiveDate, String), (f64, f64)> = HashMap::new();
+/// (smooth, period_start, group) → (n, n × value) of every shown point of
+/// every smoothing window the API allows (1–52 weeks), weekly by region.
+type Windows = HashMap<(i64, NaiveDate, String), (f64, f64)>;
+
+async fn windows(app: &TestApp, token: Option<&str>) -> Windows {
+    let mut shown = Windows::new();
     for smooth in 1..=52 {
         let body = app
             .series_as(
@@ -157,31 +150,46 @@ async fn attack(
             );
         }
     }
-    let (mut recovered, mut attacked) = (0, 0);
-    for ((week, region), (count, sum)) in truth {
-        let mut estimates = Vec::new();
-        for n in 2..=52i64 {
-            let pairs = [
-                // windows ending N−1 weeks after the target, of N and N−1 weeks
-                (
-                    *week + Duration::weeks(n - 1),
-                    *week + Duration::weeks(n - 1),
-                ),
-                // a window of N ending at the target minus N−1 ending a week before
-                (*week, *week - Duration::weeks(1)),
-            ];
-            for (k, (end_a, end_b)) in pairs.into_iter().enumerate() {
-                // A window reaching before the first week is cut short.
-                if k == 1 && *week - Duration::weeks(n - 1) < day("2024-01-01") {
-                    continue;
-                }
-                let a = shown.get(&(n, end_a, region.clone()));
-                let b = shown.get(&(n - 1, end_b, region.clone()));
-                if let (Some(a), Some(b)) = (a, b) {
-                    estimates.push((a.0 - b.0, a.1 - b.1));
-                }
+    shown
+}
+
+/// Every pair of shown windows that differ by exactly one week of one region:
+/// (N ending at e) − (N−1 ending at e), and (N ending at w) − (N−1 ending at
+/// w−1); each gives that week's (count, sum of answers).
+fn decompositions(shown: &Windows, week: NaiveDate, region: &str) -> Vec<(f64, f64)> {
+    let mut estimates = Vec::new();
+    for n in 2..=52i64 {
+        let pairs = [
+            (week + Duration::weeks(n - 1), week + Duration::weeks(n - 1)),
+            (week, week - Duration::weeks(1)),
+        ];
+        for (k, (end_a, end_b)) in pairs.into_iter().enumerate() {
+            // A window reaching before the first week is cut short.
+            if k == 1 && week - Duration::weeks(n - 1) < day("2024-01-01") {
+                continue;
+            }
+            let a = shown.get(&(n, end_a, region.to_string()));
+            let b = shown.get(&(n - 1, end_b, region.to_string()));
+            if let (Some(a), Some(b)) = (a, b) {
+                estimates.push((a.0 - b.0, a.1 - b.1));
             }
         }
+    }
+    estimates
+}
+
+/// The attacker averages every decomposition of each small cell. Returns the
+/// share of cells whose count and sum of answers both come out right when
+/// rounded, and how many cells had at least one decomposition.
+async fn attack(
+    app: &TestApp,
+    token: Option<&str>,
+    truth: &HashMap<(NaiveDate, String), (i64, i64)>,
+) -> (f64, usize) {
+    let shown = windows(app, token).await;
+    let (mut recovered, mut attacked) = (0, 0);
+    for ((week, region), (count, sum)) in truth {
+        let estimates = decompositions(&shown, *week, region);
         if estimates.is_empty() {
             continue;
         }
@@ -209,6 +217,45 @@ on_both_stores! {
         let token = app.token(Role::Researcher);
         let (exact_rate, _) = attack(&app, Some(&token), &truth).await;
         assert!(exact_rate > 0.99, "exact figures must difference exactly: {exact_rate}");
+    }
+
+    async fn a_small_cell_rebuilt_from_public_windows_shows_no_ones_real_answers(app) {
+        app.unweighted_demo();
+        // Everyone in the far east answers 5, one to three of them a week.
+        let mut rng = Lcg(5);
+        let mut rows = Vec::new();
+        let start = day("2024-01-01");
+        for week in 0..WEEKS {
+            let monday = start + Duration::weeks(week);
+            for _ in 0..40 {
+                rows.push((monday + Duration::days(rng.below(7) as i64), json!({"portal_account": "active", "portal_trust": 1 + rng.below(5), "region": "central"})));
+            }
+            for _ in 0..1 + rng.below(3) {
+                rows.push((monday + Duration::days(rng.below(7) as i64), json!({"portal_account": "active", "portal_trust": 5, "region": "far_east"})));
+            }
+        }
+        app.store_many(&rows);
+        // Share of rebuilt cells of 1-3 respondents that show only real answers.
+        let real_only = |shown: &Windows| {
+            let (mut small, mut real) = (0, 0);
+            for week in 0..WEEKS {
+                let estimates = decompositions(shown, start + Duration::weeks(week), "far_east");
+                let Some((n, sum)) = estimates.first() else { continue };
+                let n = n.round() as i64;
+                if (1..=3).contains(&n) {
+                    small += 1;
+                    real += usize::from((sum - 5.0 * n as f64).abs() < 1e-6);
+                }
+            }
+            (real as f64 / small.max(1) as f64, small)
+        };
+        let (public_rate, small) = real_only(&windows(&app, None).await);
+        eprintln!("rebuilt public cells of 1-3 respondents showing only real answers: {:.0}% of {small}", public_rate * 100.0);
+        assert!(small >= 20, "{small}");
+        assert!(public_rate < 0.4, "{public_rate}");
+        let token = app.token(Role::Researcher);
+        let (exact_rate, _) = real_only(&windows(&app, Some(&token)).await);
+        assert_eq!(exact_rate, 1.0);
     }
 
     async fn the_residual_of_a_breakdown_is_not_given_away_by_the_period_total(app) {

@@ -107,6 +107,10 @@ on_both_stores! {
             let res = app.get_exact(&format!("/api/v1/surveys/digital-trust/series?question=portal_trust&{query}")).await;
             assert_eq!(res.status(), 422, "{query}");
         }
+        // A parameter given twice is refused, not silently resolved.
+        let res = app.get_exact("/api/v1/surveys/digital-trust/series?question=portal_trust&weighted=true&weighted=false").await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(res.json::<Value>().await.unwrap()["details"][0]["problem"], "repeated");
         // A range wider than the data is cut to it: the cost is what is stored.
         let body = app.series("question=portal_trust&interval=month&from=1900-01-01&to=2199-12-31").await;
         assert_eq!(body["meta"]["from"], "2010-01-01");

@@ -5,3 +5,6 @@
 ALTER TABLE responses ADD COLUMN record_key BIGINT NOT NULL DEFAULT 0;
 UPDATE responses SET record_key = floor(random() * 4294967296)::bigint;
 UPDATE surveys SET aggregates_ok = false;
+-- Bumped only by changes to what the public sees (responses on completed days,
+-- bulk loads, targets): the public data version moves when public figures do.
+ALTER TABLE surveys ADD COLUMN public_changes BIGINT NOT NULL DEFAULT 0;
