@@ -86,9 +86,10 @@ impl Measure {
         }
     }
 
-    /// Perturbs a public cell's tally (the cell-key method).
-    pub fn perturb(&self, tally: &mut Tally) {
-        cellkey::perturb(tally, &self.substantive, self.unit_weights);
+    /// Perturbs a public cell's tally (the cell-key method); added answers
+    /// follow `prior`, the tally of the cell's whole piece of time.
+    pub fn perturb(&self, tally: &mut Tally, prior: &Tally) {
+        cellkey::perturb(tally, prior, &self.substantive, self.unit_weights);
     }
 
     /// An empty tally with a slot per value.

@@ -175,11 +175,29 @@ impl<'a> AtomBuilder<'a> {
     }
 }
 
-/// Moments of one atom as published: perturbed for the public.
-pub fn atom_moments(measure: &Measure, tally: &Tally, audience: &Audience) -> Moments {
+impl Atoms {
+    /// The tally of everyone in an atom's time (added answers follow it).
+    pub fn everyone_at(&self, time: AtomTime) -> Option<&Tally> {
+        let everyone = if self.groups.len() == 1 && self.groups[0].is_empty() {
+            0
+        } else {
+            self.everyone()
+        };
+        self.tallies.get(&(time, everyone))
+    }
+}
+
+/// Moments of one atom as published: perturbed for the public, with added
+/// answers following `prior` (everyone in the atom's time).
+pub fn atom_moments(
+    measure: &Measure,
+    tally: &Tally,
+    prior: Option<&Tally>,
+    audience: &Audience,
+) -> Moments {
     if audience.perturbed() {
         let mut t = tally.clone();
-        measure.perturb(&mut t);
+        measure.perturb(&mut t, prior.unwrap_or(tally));
         measure.moments(&t)
     } else {
         measure.moments(tally)
@@ -385,7 +403,7 @@ fn period_sums(
         let Some(&i) = index.get(period) else {
             continue;
         };
-        let m = atom_moments(measure, tally, &ctx.audience);
+        let m = atom_moments(measure, tally, atoms.everyone_at(*time), &ctx.audience);
         let slot = &mut sums[i];
         let is_total = *group == everyone || shared_total;
         if is_total {

@@ -268,9 +268,9 @@ pub fn compute(
             vec![Moments::default(); groups.len()],
         ];
         let mut totals = [0i64; 2];
-        for (((_, _, side), group), tally) in &atoms.tallies {
-            let side = *side as usize;
-            let m = atom_moments(&measure, tally, &ctx.audience);
+        for ((time, group), tally) in &atoms.tallies {
+            let side = time.2 as usize;
+            let m = atom_moments(&measure, tally, atoms.everyone_at(*time), &ctx.audience);
             if *group == everyone || shared_total {
                 totals[side] += m.n;
             }

@@ -6,11 +6,12 @@
 //!
 //! The noise moves whole respondents: `e` virtual respondents are added (e > 0)
 //! or `|e|` real ones taken out (e < 0), and one more real one is swapped for
-//! a virtual one so that no published cell holds real answers only. Added ones answer a value drawn
-//! uniformly from the question's substantive values (so an answer nobody gave
-//! can appear, and one that was given can vanish; a "don't know" would leave a
-//! mean's count and sum untouched); taken-out ones are drawn in proportion to
-//! the values' counts. Every metric of a question (mean, top2, shares…) is
+//! a virtual one so that no published cell holds real answers only. Added ones
+//! answer a substantive value drawn from a prior: mostly the answers of the
+//! cell's whole piece of time (all groups together, so a group's figures are
+//! not pulled towards a flat distribution), partly uniform (so an answer
+//! nobody in the cell gave can appear). Taken-out ones are drawn in proportion
+//! to the values' counts. Every metric of a question (mean, top2, shares…) is
 //! then computed from the one perturbed tally, so asking for several metrics
 //! gives no second, independent look at a cell.
 
@@ -135,10 +136,6 @@ impl Draws {
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
-
-    fn below(&mut self, k: usize) -> usize {
-        ((self.unit() * k as f64) as usize).min(k.saturating_sub(1))
-    }
 }
 
 /// The noise `e` of a cell of `n` respondents whose cell key is `key`.
@@ -168,7 +165,7 @@ fn pick(distribution: &[(i64, f64)], u: f64) -> i64 {
 /// whenever any real one stays: a published cell never consists of real
 /// answers only, so a cell perturbed down to one or two respondents shows no
 /// one's actual answers (removal alone would leave a subset of real ones).
-pub fn perturb(tally: &mut Tally, addable: &[bool], unit_weights: bool) {
+pub fn perturb(tally: &mut Tally, prior: &Tally, addable: &[bool], unit_weights: bool) {
     let n = tally.answered.n;
     let choices: Vec<usize> = (0..tally.values.len())
         .filter(|i| addable.get(*i).copied().unwrap_or(false))
@@ -176,6 +173,7 @@ pub fn perturb(tally: &mut Tally, addable: &[bool], unit_weights: bool) {
     if n <= 0 || choices.is_empty() {
         return;
     }
+    let weights = prior_weights(prior, &choices);
     let mut draws = Draws(u64::from(tally.key));
     let e = pick(&distribution(n), draws.unit());
     let swap = i64::from(n + e.min(0) >= 1);
@@ -184,7 +182,7 @@ pub fn perturb(tally: &mut Tally, addable: &[bool], unit_weights: bool) {
         remove_one(tally, &mut draws);
     }
     for _ in 0..e.max(0) + swap {
-        let v = choices[draws.below(choices.len())];
+        let v = choices[pick_index(&weights, draws.unit())];
         let w = if unit_weights {
             1.0
         } else {
@@ -193,6 +191,41 @@ pub fn perturb(tally: &mut Tally, addable: &[bool], unit_weights: bool) {
         tally.values[v].add(1, w, w * w);
         tally.answered.add(1, w, w * w);
     }
+}
+
+/// Share of the prior that is uniform over the substantive values.
+pub const UNIFORM_SHARE: f64 = 0.2;
+
+/// Probabilities over `choices`: (1 − UNIFORM_SHARE) × the prior tally's
+/// shares + UNIFORM_SHARE × uniform (all uniform when the prior is empty).
+fn prior_weights(prior: &Tally, choices: &[usize]) -> Vec<f64> {
+    let counts: Vec<f64> = choices
+        .iter()
+        .map(|i| prior.values.get(*i).map_or(0.0, |e| e.n.max(0) as f64))
+        .collect();
+    let total: f64 = counts.iter().sum();
+    let flat = 1.0 / choices.len() as f64;
+    counts
+        .iter()
+        .map(|c| {
+            if total > 0.0 {
+                (1.0 - UNIFORM_SHARE) * c / total + UNIFORM_SHARE * flat
+            } else {
+                flat
+            }
+        })
+        .collect()
+}
+
+fn pick_index(weights: &[f64], u: f64) -> usize {
+    let mut acc = 0.0;
+    for (i, w) in weights.iter().enumerate() {
+        acc += w;
+        if u < acc {
+            return i;
+        }
+    }
+    weights.len().saturating_sub(1)
 }
 
 /// Takes out one real respondent: a value in proportion to its count, and one
@@ -277,7 +310,7 @@ mod tests {
         for key in 0..500u32 {
             let original = tally(&[3, 0, 5, 1, 0, 2], key.wrapping_mul(40503));
             let mut t = original.clone();
-            perturb(&mut t, &[true; 6], false);
+            perturb(&mut t, &Tally::new(6), &[true; 6], false);
             let e = t.answered.n - original.answered.n;
             assert_eq!(e, noise(11, original.key));
             assert_eq!(t.values.iter().map(|v| v.n).sum::<i64>(), t.answered.n);
@@ -286,18 +319,39 @@ mod tests {
             assert!((w - t.answered.w).abs() < 1e-9);
             // The same cell, perturbed again, is the same.
             let mut again = original.clone();
-            perturb(&mut again, &[true; 6], false);
+            perturb(&mut again, &Tally::new(6), &[true; 6], false);
             assert_eq!(t, again);
         }
         let mut empty = Tally::new(6);
-        perturb(&mut empty, &[true; 6], true);
+        perturb(&mut empty, &Tally::new(6), &[true; 6], true);
         assert_eq!(empty, Tally::new(6));
         // Added respondents never answer a value that is not addable.
         for key in 0..200u32 {
             let mut t = tally(&[5, 5, 5, 5, 5, 0], key.wrapping_mul(40503));
-            perturb(&mut t, &[true, true, true, true, true, false], true);
+            perturb(
+                &mut t,
+                &Tally::new(6),
+                &[true, true, true, true, true, false],
+                true,
+            );
             assert_eq!(t.values[5].n, 0);
         }
+    }
+
+    #[test]
+    fn added_answers_follow_the_prior_with_a_uniform_share() {
+        // Prior: everyone answered value 0; a fifth of added answers are uniform
+        // over the five values, so value 0 gets 0.8 + 0.2/5 = 84% of them.
+        let prior = tally(&[100, 0, 0, 0, 0], 0);
+        let (mut zero, mut added) = (0, 0);
+        for key in 0..3000u32 {
+            let mut t = tally(&[0, 0, 0, 0, 50], key.wrapping_mul(2_654_435_761));
+            perturb(&mut t, &prior, &[true; 5], true);
+            zero += t.values[0].n;
+            added += t.values[..4].iter().map(|v| v.n).sum::<i64>() + (t.values[4].n - 50).max(0);
+        }
+        let share = zero as f64 / added as f64;
+        assert!((share - 0.84).abs() < 0.05, "{share}");
     }
 
     #[test]
@@ -307,7 +361,12 @@ mod tests {
         for n in 1..8i64 {
             for key in 0..2000u32 {
                 let mut t = tally(&[n, 0, 0, 0, 0, 0], key.wrapping_mul(2_654_435_761));
-                perturb(&mut t, &[false, false, false, true, true, true], true);
+                perturb(
+                    &mut t,
+                    &Tally::new(6),
+                    &[false, false, false, true, true, true],
+                    true,
+                );
                 let added: i64 = t.values[3..].iter().map(|v| v.n).sum();
                 assert!(t.answered.n == 0 || added >= 1, "n={n} key={key}: {t:?}");
                 assert!(
