@@ -4,7 +4,9 @@
 mod access;
 mod analysis;
 mod browser;
+mod differential;
 mod helpers;
+mod naive;
 mod operations;
 mod store;
 mod submit_form;
