@@ -4,9 +4,11 @@
 mod access;
 mod analysis;
 mod browser;
+mod differential;
 mod disclosure;
 mod helpers;
 mod hostile;
+mod naive;
 mod operations;
 mod store;
 mod submit_form;
