@@ -89,7 +89,13 @@ impl Measure {
     /// Perturbs a public cell's tally (the cell-key method); added answers
     /// follow `prior`, the tally of the cell's whole piece of time.
     pub fn perturb(&self, tally: &mut Tally, prior: &Tally) {
-        cellkey::perturb(tally, prior, &self.substantive, self.unit_weights);
+        cellkey::perturb(
+            tally,
+            prior,
+            &self.substantive,
+            self.unit_weights,
+            cellkey::salt(&self.question.code),
+        );
     }
 
     /// An empty tally with a slot per value.

@@ -245,6 +245,14 @@ pub fn parse(
     }
     let by = match params.get("by") {
         None => None,
+        Some(code) if params.get("question") == Some(code) => {
+            problems.push(Detail::field(
+                "by",
+                "same_as_question",
+                "a question broken down by itself says nothing: every group answers its own name",
+            ));
+            None
+        }
         Some(code) => match def.question(code) {
             Some(q) if q.role == Role::Demographic => Some(q.clone()),
             _ => {

@@ -138,6 +138,18 @@ impl Draws {
     }
 }
 
+/// A seed for a stream of its own from a cell key and a salt.
+fn mix(key: u32, salt: u64) -> u64 {
+    Draws(u64::from(key) ^ salt.rotate_left(32)).next()
+}
+
+/// A salt from a name (a question code): FNV-1a.
+pub fn salt(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// The noise `e` of a cell of `n` respondents whose cell key is `key`.
 pub fn noise(n: i64, key: u32) -> i64 {
     pick(&distribution(n), Draws(u64::from(key)).unit())
@@ -165,7 +177,14 @@ fn pick(distribution: &[(i64, f64)], u: f64) -> i64 {
 /// whenever any real one stays: a published cell never consists of real
 /// answers only, so a cell perturbed down to one or two respondents shows no
 /// one's actual answers (removal alone would leave a subset of real ones).
-pub fn perturb(tally: &mut Tally, prior: &Tally, addable: &[bool], unit_weights: bool) {
+///
+/// The count noise comes from the cell key alone (so every question answered
+/// by the same respondents moves their count alike); which respondents go and
+/// what the made-up ones answer come from the key and `salt` (the question),
+/// so that the made-up answers of one question say nothing about another's;
+/// the made-up weights from a third stream, so weighted and unweighted figures
+/// hold the same made-up answers.
+pub fn perturb(tally: &mut Tally, prior: &Tally, addable: &[bool], unit_weights: bool, salt: u64) {
     let n = tally.answered.n;
     let choices: Vec<usize> = (0..tally.values.len())
         .filter(|i| addable.get(*i).copied().unwrap_or(false))
@@ -174,19 +193,20 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, addable: &[bool], unit_weights:
         return;
     }
     let weights = prior_weights(prior, &choices);
-    let mut draws = Draws(u64::from(tally.key));
-    let e = pick(&distribution(n), draws.unit());
+    let e = pick(&distribution(n), Draws(u64::from(tally.key)).unit());
+    let mut answers = Draws(mix(tally.key, salt));
+    let mut weight_factors = Draws(mix(tally.key, salt ^ 0x5745_4947_4854));
     let swap = i64::from(n + e.min(0) >= 1);
     let mean_weight = tally.answered.w / n as f64;
     for _ in 0..(-e).max(0) + swap {
-        remove_one(tally, &mut draws);
+        remove_one(tally, &mut answers);
     }
     for _ in 0..e.max(0) + swap {
-        let v = choices[pick_index(&weights, draws.unit())];
+        let v = choices[pick_index(&weights, answers.unit())];
         let w = if unit_weights {
             1.0
         } else {
-            mean_weight * (0.5 + draws.unit())
+            mean_weight * (0.5 + weight_factors.unit())
         };
         tally.values[v].add(1, w, w * w);
         tally.answered.add(1, w, w * w);
@@ -310,7 +330,7 @@ mod tests {
         for key in 0..500u32 {
             let original = tally(&[3, 0, 5, 1, 0, 2], key.wrapping_mul(40503));
             let mut t = original.clone();
-            perturb(&mut t, &Tally::new(6), &[true; 6], false);
+            perturb(&mut t, &Tally::new(6), &[true; 6], false, 7);
             let e = t.answered.n - original.answered.n;
             assert_eq!(e, noise(11, original.key));
             assert_eq!(t.values.iter().map(|v| v.n).sum::<i64>(), t.answered.n);
@@ -319,11 +339,11 @@ mod tests {
             assert!((w - t.answered.w).abs() < 1e-9);
             // The same cell, perturbed again, is the same.
             let mut again = original.clone();
-            perturb(&mut again, &Tally::new(6), &[true; 6], false);
+            perturb(&mut again, &Tally::new(6), &[true; 6], false, 7);
             assert_eq!(t, again);
         }
         let mut empty = Tally::new(6);
-        perturb(&mut empty, &Tally::new(6), &[true; 6], true);
+        perturb(&mut empty, &Tally::new(6), &[true; 6], true, 7);
         assert_eq!(empty, Tally::new(6));
         // Added respondents never answer a value that is not addable.
         for key in 0..200u32 {
@@ -333,6 +353,7 @@ mod tests {
                 &Tally::new(6),
                 &[true, true, true, true, true, false],
                 true,
+                7,
             );
             assert_eq!(t.values[5].n, 0);
         }
@@ -346,12 +367,40 @@ mod tests {
         let (mut zero, mut added) = (0, 0);
         for key in 0..3000u32 {
             let mut t = tally(&[0, 0, 0, 0, 50], key.wrapping_mul(2_654_435_761));
-            perturb(&mut t, &prior, &[true; 5], true);
+            perturb(&mut t, &prior, &[true; 5], true, 7);
             zero += t.values[0].n;
             added += t.values[..4].iter().map(|v| v.n).sum::<i64>() + (t.values[4].n - 50).max(0);
         }
         let share = zero as f64 / added as f64;
         assert!((share - 0.84).abs() < 0.05, "{share}");
+    }
+
+    #[test]
+    fn questions_of_the_same_respondents_share_their_count_noise_not_their_made_up_answers() {
+        let (mut same_count, mut same_answers) = (0, 0);
+        for key in 0..500u32 {
+            let original = tally(&[3, 3, 3, 3, 3], key.wrapping_mul(2_654_435_761));
+            let (mut a, mut b) = (original.clone(), original.clone());
+            perturb(
+                &mut a,
+                &Tally::new(5),
+                &[true; 5],
+                true,
+                salt("portal_trust"),
+            );
+            perturb(&mut b, &Tally::new(5), &[true; 5], true, salt("leak_worry"));
+            same_count += usize::from(a.answered.n == b.answered.n);
+            same_answers += usize::from(a.values == b.values);
+        }
+        assert_eq!(same_count, 500);
+        assert!(same_answers < 100, "{same_answers}");
+        // Weighted and unweighted figures hold the same made-up answers.
+        let original = tally(&[3, 3, 3, 3, 3], 99);
+        let (mut unit, mut weighted) = (original.clone(), original.clone());
+        perturb(&mut unit, &Tally::new(5), &[true; 5], true, 1);
+        perturb(&mut weighted, &Tally::new(5), &[true; 5], false, 1);
+        let counts = |t: &Tally| t.values.iter().map(|v| v.n).collect::<Vec<_>>();
+        assert_eq!(counts(&unit), counts(&weighted));
     }
 
     #[test]
@@ -366,6 +415,7 @@ mod tests {
                     &Tally::new(6),
                     &[false, false, false, true, true, true],
                     true,
+                    7,
                 );
                 let added: i64 = t.values[3..].iter().map(|v| v.n).sum();
                 assert!(t.answered.n == 0 || added >= 1, "n={n} key={key}: {t:?}");

@@ -329,6 +329,11 @@ on_both_stores! {
             let exact = app.client.get(app.url(path)).bearer_auth(&token).send().await.unwrap();
             assert_eq!(exact.status(), 200, "{path}");
         }
+        // A question broken down by itself would show the made-up answers of
+        // its cells (every real one is the group's own name): refused for all.
+        let res = app.get("/api/v1/surveys/digital-trust/series?question=region&metric=share&option=ural&by=region&interval=week").await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(res.json::<Value>().await.unwrap()["details"][0]["problem"], "same_as_question");
     }
 
     async fn a_suppressed_public_cell_shows_no_count_and_public_meta_says_perturbed(app) {
