@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::db::{Store, events, invitations, responses, surveys, targets};
 use crate::error::{AppError, AppResult, Detail};
 use crate::routes::read::SurveyView;
-use crate::routes::{Admin, media_type, read_body, with_conn};
+use crate::routes::{Admin, AdminSurvey, media_type, read_body, with_conn};
 use crate::survey::targets::Targets;
 use crate::survey::{Access, Status, Survey, SurveyDefinition, definition};
 use diesel::Connection;
@@ -50,14 +50,6 @@ fn shaped<T: DeserializeOwned>(value: Value) -> AppResult<T> {
             vec![Detail::field(field, "wrong_shape", text)],
         )
     })
-}
-
-async fn survey_or_404(store: &Store, slug: String) -> AppResult<Survey> {
-    with_conn(store, move |conn| {
-        surveys::find_by_slug(conn, &slug)?
-            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))
-    })
-    .await
 }
 
 fn invalid(details: Vec<Detail>) -> AppError {
@@ -252,12 +244,11 @@ pub struct NewWave {
 
 /// `POST /api/v1/surveys/{slug}/waves`: dates inclusive, never overlapping.
 pub async fn create_wave(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
-    slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let wave: NewWave = json_body(&req, payload, &settings).await?;
     let label = wave.label.trim().to_string();
@@ -284,7 +275,6 @@ pub async fn create_wave(
     if !details.is_empty() {
         return Err(invalid(details));
     }
-    let survey = survey_or_404(&store, slug.into_inner()).await?;
     let created = with_conn(&store, move |conn| {
         let existing = surveys::waves(conn, survey.id)?;
         if let Some(other) = existing
@@ -316,23 +306,20 @@ pub async fn create_wave(
 
 /// `GET /api/v1/surveys/{slug}/waves`
 pub async fn list_waves(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     store: web::Data<Store>,
-    slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let survey = survey_or_404(&store, slug.into_inner()).await?;
     let waves = with_conn(&store, move |conn| Ok(surveys::waves(conn, survey.id)?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "waves": waves })))
 }
 
 /// `DELETE /api/v1/surveys/{slug}/waves/{id}`: only while it has no responses.
 pub async fn delete_wave(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     store: web::Data<Store>,
     path: web::Path<(String, i32)>,
 ) -> AppResult<HttpResponse> {
-    let (slug, wave_id) = path.into_inner();
-    let survey = survey_or_404(&store, slug).await?;
+    let (_, wave_id) = path.into_inner();
     with_conn(&store, move |conn| {
         if !surveys::waves(conn, survey.id)?
             .iter()
@@ -431,12 +418,11 @@ pub struct TargetsBody {
 
 /// `PUT /api/v1/surveys/{slug}/targets`: `{"targets": {}}` removes them.
 pub async fn put_targets(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
-    slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let body: TargetsBody = json_body(&req, payload, &settings).await?;
     let source = body
@@ -451,7 +437,6 @@ pub async fn put_targets(
         )]));
     }
     let new = body.targets;
-    let survey = survey_or_404(&store, slug.into_inner()).await?;
     crate::survey::targets::validate(&survey.definition, &new).map_err(|details| {
         invalid(
             details
@@ -483,12 +468,11 @@ const MAX_INVITATIONS: usize = 10_000;
 
 /// `POST /api/v1/surveys/{slug}/invitations`: the codes, shown this once.
 pub async fn create_invitations(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
-    slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let body: NewInvitations = json_body(&req, payload, &settings).await?;
     if !(1..=MAX_INVITATIONS).contains(&body.count) {
@@ -498,7 +482,6 @@ pub async fn create_invitations(
             format!("1 to {MAX_INVITATIONS}"),
         )]));
     }
-    let survey = survey_or_404(&store, slug.into_inner()).await?;
     let codes = with_conn(&store, move |conn| {
         if let Some(wave) = body.wave
             && !surveys::waves(conn, survey.id)?
@@ -519,12 +502,11 @@ pub async fn create_invitations(
 
 /// `DELETE /api/v1/surveys/{slug}/responses/{id}`: removes a spam or test response.
 pub async fn delete_response(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     store: web::Data<Store>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    let survey = survey_or_404(&store, slug).await?;
+    let (_, id) = path.into_inner();
     let deleted = with_conn(&store, move |conn| {
         Ok(crate::submission::remove(conn, &survey, &id)?)
     })

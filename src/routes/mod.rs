@@ -179,10 +179,7 @@ impl actix_web::FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let store = req
-                .app_data::<web::Data<Store>>()
-                .cloned()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no store configured")))?;
+            let store = store_of(&req)?;
             Ok(Caller(caller_role(&req, &store).await?))
         })
     }
@@ -199,11 +196,58 @@ impl actix_web::FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let store = req
-                .app_data::<web::Data<Store>>()
-                .cloned()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no store configured")))?;
+            let store = store_of(&req)?;
             require(&req, &store, Role::Admin).await.map(|_| Admin)
+        })
+    }
+}
+
+/// The survey named by the path's `{slug}`: as an extractor, 404 when there
+/// is none.
+pub struct PathSurvey(pub crate::survey::Survey);
+
+/// The path's survey for an admin: 401/403 first (a caller without the role
+/// learns nothing more), then 404 when there is no such survey.
+pub struct AdminSurvey(pub crate::survey::Survey);
+
+fn store_of(req: &HttpRequest) -> AppResult<web::Data<Store>> {
+    req.app_data::<web::Data<Store>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no store configured")))
+}
+
+async fn survey_of_path(req: &HttpRequest, store: &Store) -> AppResult<crate::survey::Survey> {
+    let slug = req.match_info().get("slug").unwrap_or_default().to_string();
+    with_conn(store, move |conn| {
+        crate::db::surveys::find_by_slug(conn, &slug)?
+            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))
+    })
+    .await
+}
+
+impl actix_web::FromRequest for PathSurvey {
+    type Error = AppError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let store = store_of(&req)?;
+            Ok(PathSurvey(survey_of_path(&req, &store).await?))
+        })
+    }
+}
+
+impl actix_web::FromRequest for AdminSurvey {
+    type Error = AppError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let store = store_of(&req)?;
+            require(&req, &store, Role::Admin).await?;
+            Ok(AdminSurvey(survey_of_path(&req, &store).await?))
         })
     }
 }

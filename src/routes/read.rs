@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::db::{Store, events, surveys, targets};
-use crate::error::{AppError, AppResult};
-use crate::routes::with_conn;
+use crate::error::AppResult;
+use crate::routes::{PathSurvey, with_conn};
 use crate::survey::{Access, Status, Survey, SurveyDefinition};
 
 /// A survey as the API shows it: its definition and its state.
@@ -36,31 +36,16 @@ pub async fn list_surveys(store: web::Data<Store>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "surveys": views })))
 }
 
-pub async fn get_survey(
-    store: web::Data<Store>,
-    slug: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let slug = slug.into_inner();
-    let survey = with_conn(&store, move |conn| {
-        surveys::find_by_slug(conn, &slug)?
-            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))
-    })
-    .await?;
+pub async fn get_survey(PathSurvey(survey): PathSurvey) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
 }
 
 /// `GET /api/v1/surveys/{slug}/targets`: the weighting targets in use.
 pub async fn get_targets(
     store: web::Data<Store>,
-    slug: web::Path<String>,
+    PathSurvey(survey): PathSurvey,
 ) -> AppResult<HttpResponse> {
-    let slug = slug.into_inner();
-    let stored = with_conn(&store, move |conn| {
-        let survey = surveys::find_by_slug(conn, &slug)?
-            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
-        Ok(targets::get(conn, survey.id)?)
-    })
-    .await?;
+    let stored = with_conn(&store, move |conn| Ok(targets::get(conn, survey.id)?)).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "targets": stored.shares, "source": stored.source })))
 }
