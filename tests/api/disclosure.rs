@@ -314,7 +314,24 @@ on_both_stores! {
 
     async fn day_series_and_free_shift_windows_are_for_researchers_only(app) {
         app.unweighted_demo();
+        // The attack: smooth=52 minus smooth=51 over days leaves the one
+        // far-east respondent of 2024-03-05 — exact for a researcher, refused
+        // for the public.
+        let mut rows: Vec<(NaiveDate, Value)> = (0..64)
+            .map(|i| (day("2024-01-01") + Duration::days(i), json!({"portal_account": "active", "portal_trust": 3, "region": "far_east"})))
+            .collect();
+        rows.push((day("2024-03-05"), json!({"portal_account": "active", "portal_trust": 1, "region": "far_east"})));
+        app.store_many(&rows);
         let token = app.token(Role::Researcher);
+        let pooled = |smooth: i64, to: &str| format!("question=portal_trust&interval=day&by=region&weighted=false&from=2024-01-01&to={to}&smooth={smooth}");
+        let last_far_east = |body: &Value| {
+            let p = body["points"].as_array().unwrap().iter().rev().find(|p| p["group"] == "far_east").unwrap().clone();
+            (p["n"].as_f64().unwrap(), p["n"].as_f64().unwrap() * p["value"].as_f64().unwrap())
+        };
+        let a = last_far_east(&app.series_as(Some(&token), &pooled(52, "2024-03-05")).await);
+        let b = last_far_east(&app.series_as(Some(&token), &pooled(51, "2024-03-04")).await);
+        assert_eq!(((a.0 - b.0).round(), (a.1 - b.1).round()), (1.0, 1.0), "one respondent, answer 1");
+        assert_eq!(app.get(&format!("{SERIES}?{}", pooled(52, "2024-03-05"))).await.status(), 403);
         for path in [
             "/api/v1/surveys/digital-trust/series?question=portal_trust&interval=day",
             "/api/v1/surveys/digital-trust/series.csv?question=portal_trust&interval=day&by=region",
@@ -420,6 +437,11 @@ mod completed_periods_only {
             submit(1).await;
             let again: Value = app.get(&path).await.json().await.unwrap();
             assert_eq!(public["points"], again["points"]);
+            assert_eq!(
+                public["meta"]["data_version"], again["meta"]["data_version"],
+                "today's answer moved the public version"
+            );
+            assert_eq!(public["meta"]["to"], again["meta"]["to"]);
             let exact: Value = app
                 .client
                 .get(app.url(&path))
