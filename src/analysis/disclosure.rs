@@ -10,6 +10,7 @@ use crate::analysis::params::{Interval, SeriesSpec};
 use crate::analysis::series::Point;
 use crate::analysis::weighting::WeightingReport;
 use crate::stats::estimate::Estimate;
+use crate::survey::Role;
 
 /// Said in every public `meta`.
 pub const PERTURBATION_NOTE: &str = "Public figures are perturbed (cell-key method): each piece of time (an ISO week cut at month ends) and group gains or loses up to 3 respondents and has one more swapped for a made-up answer, drawn from a key fixed for that set of respondents, so repeating or differencing requests cannot single anyone out. A shown mean or share moves by a small fraction of its 95% interval. Figures cover completed periods up to yesterday in the survey's time zone. Exact figures need a researcher token.";
@@ -70,13 +71,25 @@ impl Audience {
         }
     }
 
-    /// The series parameters a public caller may not use.
+    /// The series parameters a public caller may not use: days, and the
+    /// answers to a demographic question (how many of each group answered a
+    /// week would otherwise come out nearly exact from the week's total,
+    /// where the few made-up answers rarely touch a small group).
     pub fn series_refusals(&self, spec: &SeriesSpec) -> Vec<String> {
-        if self.is_public() && spec.interval == Interval::Day {
-            vec!["interval=day".to_string()]
-        } else {
-            Vec::new()
+        let mut refused = Vec::new();
+        if !self.is_public() {
+            return refused;
         }
+        if spec.interval == Interval::Day {
+            refused.push("interval=day".to_string());
+        }
+        if spec.question.role == Role::Demographic {
+            refused.push(format!(
+                "question={} (a demographic question)",
+                spec.question.code
+            ));
+        }
+        refused
     }
 }
 

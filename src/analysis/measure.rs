@@ -18,9 +18,6 @@ pub struct Measure {
     /// Per value: a non-substantive option left out of this metric's base
     /// (multi-choice bases leave out those who chose only one).
     non_substantive: Vec<bool>,
-    /// Per value: substantive, whatever the metric (the values a perturbation
-    /// may add, the same for every metric of the question).
-    substantive: Vec<bool>,
     /// Unweighted: every wᵢ = 1, base weights left out (METHODS).
     unit_weights: bool,
 }
@@ -81,7 +78,6 @@ impl Measure {
             option: spec.option.clone(),
             values: codes.iter().map(|c| (c.clone(), y(c))).collect(),
             non_substantive,
-            substantive: codes.iter().map(|c| substantive(c)).collect(),
             unit_weights: !spec.weighted,
         }
     }
@@ -92,7 +88,6 @@ impl Measure {
         cellkey::perturb(
             tally,
             prior,
-            &self.substantive,
             self.unit_weights,
             cellkey::salt(&self.question.code),
         );

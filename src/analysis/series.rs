@@ -25,6 +25,7 @@ use crate::db::surveys::Wave;
 use crate::error::{AppError, AppResult, Detail};
 use crate::stats::cellkey::Tally;
 use crate::stats::estimate::{self, Moments};
+use crate::stats::sums;
 use crate::survey::Survey;
 use crate::survey::targets::Targets;
 
@@ -352,7 +353,10 @@ pub fn corrupt(e: String) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("aggregate sums: {e}").into())
 }
 
-/// The raking weights of the months (or every wave) a range touches.
+/// The raking weights of the months (or every wave) a range touches. For the
+/// public, a raking period still open (this month, a wave not yet closed) is
+/// raked on its completed days only: otherwise today's answers would move the
+/// weights of weeks already published.
 pub fn read_weights(
     conn: &mut DbConnection,
     ctx: &Context,
@@ -360,16 +364,45 @@ pub fn read_weights(
     month_from: NaiveDate,
     month_to: NaiveDate,
 ) -> diesel::QueryResult<Weights> {
-    let everyone = if weighted {
-        let (a, b) = if ctx.waves.is_empty() {
-            (month_from, month_to)
-        } else {
-            (NaiveDate::MIN, NaiveDate::MAX)
-        };
-        aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b)?
+    if !weighted {
+        return weighting::weights(ctx.survey, ctx.targets, ctx.waves, &[], false).map_err(corrupt);
+    }
+    let (a, b) = if ctx.waves.is_empty() {
+        (month_from, month_to)
     } else {
-        Vec::new()
+        (NaiveDate::MIN, NaiveDate::MAX)
     };
+    let mut everyone = aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b)?;
+    if ctx.audience.completed_periods_only() {
+        let last_day = ctx.audience.last_day();
+        let open = |rake: RakePeriod| weighting::period_end(rake, ctx.waves) > last_day;
+        everyone.retain(|(piece, _, _)| !open(RakePeriod::of(piece.month_start, piece.wave_id)));
+        let open_from = ctx
+            .waves
+            .iter()
+            .filter(|w| w.closes > last_day)
+            .map(|w| w.opens)
+            .chain([aggregate::month_start(last_day)])
+            .min()
+            .unwrap_or(last_day);
+        if open_from <= last_day {
+            for (day, wave_id, cell, sums) in
+                aggregates::days(conn, ctx.survey.id, EVERYONE, open_from, last_day)?
+            {
+                let rake = RakePeriod::of(day, wave_id);
+                if !open(rake) {
+                    continue;
+                }
+                let month = aggregate::month_start(day);
+                let piece = aggregates::Piece {
+                    week_start: month,
+                    month_start: month,
+                    wave_id,
+                };
+                everyone.push((piece, cell, sums::encode(&sums)));
+            }
+        }
+    }
     weighting::weights(ctx.survey, ctx.targets, ctx.waves, &everyone, weighted).map_err(corrupt)
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::aggregate;
@@ -29,6 +29,24 @@ impl RakePeriod {
         } else {
             RakePeriod::Month(aggregate::month_start(day))
         }
+    }
+}
+
+/// The last day of a raking period.
+pub fn period_end(period: RakePeriod, waves: &[Wave]) -> NaiveDate {
+    match period {
+        RakePeriod::Month(m) => {
+            let next = if m.month() == 12 {
+                NaiveDate::from_ymd_opt(m.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(m.year(), m.month() + 1, 1)
+            };
+            next.map_or(NaiveDate::MAX, |d| d - chrono::Duration::days(1))
+        }
+        RakePeriod::Wave(id) => waves
+            .iter()
+            .find(|w| w.id == id)
+            .map_or(NaiveDate::MAX, |w| w.closes),
     }
 }
 

@@ -7,11 +7,12 @@
 //! The noise moves whole respondents: `e` virtual respondents are added (e > 0)
 //! or `|e|` real ones taken out (e < 0), and one more real one is swapped for
 //! a virtual one so that no published cell holds real answers only. Added ones
-//! answer a substantive value drawn from a prior: mostly the answers of the
-//! cell's whole piece of time (all groups together, so a group's figures are
-//! not pulled towards a flat distribution), partly uniform (so an answer
-//! nobody in the cell gave can appear). Taken-out ones are drawn in proportion
-//! to the values' counts. Every metric of a question (mean, top2, shares…) is
+//! answer a value drawn from a prior: mostly the answers of the cell's whole
+//! piece of time (all groups together, so a group's figures are not pulled
+//! towards a flat distribution), partly uniform over every value, "don't know"
+//! included (so an answer nobody in the cell gave can appear, and no value is
+//! certain to be real). Taken-out ones are drawn in proportion to the values'
+//! counts. Every metric of a question (mean, top2, shares…) is
 //! then computed from the one perturbed tally, so asking for several metrics
 //! gives no second, independent look at a cell.
 
@@ -166,17 +167,20 @@ fn pick(distribution: &[(i64, f64)], u: f64) -> i64 {
     distribution.last().map_or(0, |(e, _)| *e)
 }
 
-/// Perturbs a cell's tally in place. An empty cell stays empty. `addable`
-/// marks the values an added respondent may answer (the substantive ones; the
-/// same for every metric of a question). `unit_weights`: every respondent
-/// weighs 1 (unweighted figures); otherwise an added respondent weighs the
-/// cell's mean weight times a factor in [0.5, 1.5), so that added respondents
+/// How many real respondents a cell of `n` loses and how many made-up ones it
+/// gains under the noise `e`: besides e, one real one is swapped for a made-up
+/// one whenever any real one stays, so a published cell never consists of
+/// real answers only (removal alone would leave a subset of real ones).
+pub fn plan(n: i64, e: i64) -> (i64, i64) {
+    let swap = i64::from(n + e.min(0) >= 1);
+    ((-e).max(0) + swap, e.max(0) + swap)
+}
+
+/// Perturbs a cell's tally in place; an empty cell stays empty. Made-up
+/// answers follow `prior` (see the module's notes). `unit_weights`: every
+/// respondent weighs 1 (unweighted figures); otherwise a made-up respondent
+/// weighs the cell's mean weight times a factor in [0.5, 1.5), so that they
 /// cannot be told apart by their weight.
-///
-/// Besides the count noise e, one real respondent is swapped for an added one
-/// whenever any real one stays: a published cell never consists of real
-/// answers only, so a cell perturbed down to one or two respondents shows no
-/// one's actual answers (removal alone would leave a subset of real ones).
 ///
 /// The count noise comes from the cell key alone (so every question answered
 /// by the same respondents moves their count alike); which respondents go and
@@ -184,25 +188,22 @@ fn pick(distribution: &[(i64, f64)], u: f64) -> i64 {
 /// so that the made-up answers of one question say nothing about another's;
 /// the made-up weights from a third stream, so weighted and unweighted figures
 /// hold the same made-up answers.
-pub fn perturb(tally: &mut Tally, prior: &Tally, addable: &[bool], unit_weights: bool, salt: u64) {
+pub fn perturb(tally: &mut Tally, prior: &Tally, unit_weights: bool, salt: u64) {
     let n = tally.answered.n;
-    let choices: Vec<usize> = (0..tally.values.len())
-        .filter(|i| addable.get(*i).copied().unwrap_or(false))
-        .collect();
-    if n <= 0 || choices.is_empty() {
+    if n <= 0 || tally.values.is_empty() {
         return;
     }
-    let weights = prior_weights(prior, &choices);
+    let weights = prior_weights(prior, tally.values.len());
     let e = pick(&distribution(n), Draws(u64::from(tally.key)).unit());
+    let (removals, additions) = plan(n, e);
     let mut answers = Draws(mix(tally.key, salt));
     let mut weight_factors = Draws(mix(tally.key, salt ^ 0x5745_4947_4854));
-    let swap = i64::from(n + e.min(0) >= 1);
     let mean_weight = tally.answered.w / n as f64;
-    for _ in 0..(-e).max(0) + swap {
+    for _ in 0..removals {
         remove_one(tally, &mut answers);
     }
-    for _ in 0..e.max(0) + swap {
-        let v = choices[pick_index(&weights, answers.unit())];
+    for _ in 0..additions {
+        let v = pick_index(&weights, answers.unit());
         let w = if unit_weights {
             1.0
         } else {
@@ -213,18 +214,17 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, addable: &[bool], unit_weights:
     }
 }
 
-/// Share of the prior that is uniform over the substantive values.
+/// Share of the prior that is uniform over every value.
 pub const UNIFORM_SHARE: f64 = 0.2;
 
-/// Probabilities over `choices`: (1 − UNIFORM_SHARE) × the prior tally's
+/// Probabilities over the `k` values: (1 − UNIFORM_SHARE) × the prior tally's
 /// shares + UNIFORM_SHARE × uniform (all uniform when the prior is empty).
-fn prior_weights(prior: &Tally, choices: &[usize]) -> Vec<f64> {
-    let counts: Vec<f64> = choices
-        .iter()
-        .map(|i| prior.values.get(*i).map_or(0.0, |e| e.n.max(0) as f64))
+fn prior_weights(prior: &Tally, k: usize) -> Vec<f64> {
+    let counts: Vec<f64> = (0..k)
+        .map(|i| prior.values.get(i).map_or(0.0, |e| e.n.max(0) as f64))
         .collect();
     let total: f64 = counts.iter().sum();
-    let flat = 1.0 / choices.len() as f64;
+    let flat = 1.0 / k as f64;
     counts
         .iter()
         .map(|c| {
@@ -330,7 +330,7 @@ mod tests {
         for key in 0..500u32 {
             let original = tally(&[3, 0, 5, 1, 0, 2], key.wrapping_mul(40503));
             let mut t = original.clone();
-            perturb(&mut t, &Tally::new(6), &[true; 6], false, 7);
+            perturb(&mut t, &Tally::new(6), false, 7);
             let e = t.answered.n - original.answered.n;
             assert_eq!(e, noise(11, original.key));
             assert_eq!(t.values.iter().map(|v| v.n).sum::<i64>(), t.answered.n);
@@ -339,24 +339,12 @@ mod tests {
             assert!((w - t.answered.w).abs() < 1e-9);
             // The same cell, perturbed again, is the same.
             let mut again = original.clone();
-            perturb(&mut again, &Tally::new(6), &[true; 6], false, 7);
+            perturb(&mut again, &Tally::new(6), false, 7);
             assert_eq!(t, again);
         }
         let mut empty = Tally::new(6);
-        perturb(&mut empty, &Tally::new(6), &[true; 6], true, 7);
+        perturb(&mut empty, &Tally::new(6), true, 7);
         assert_eq!(empty, Tally::new(6));
-        // Added respondents never answer a value that is not addable.
-        for key in 0..200u32 {
-            let mut t = tally(&[5, 5, 5, 5, 5, 0], key.wrapping_mul(40503));
-            perturb(
-                &mut t,
-                &Tally::new(6),
-                &[true, true, true, true, true, false],
-                true,
-                7,
-            );
-            assert_eq!(t.values[5].n, 0);
-        }
     }
 
     #[test]
@@ -367,7 +355,7 @@ mod tests {
         let (mut zero, mut added) = (0, 0);
         for key in 0..3000u32 {
             let mut t = tally(&[0, 0, 0, 0, 50], key.wrapping_mul(2_654_435_761));
-            perturb(&mut t, &prior, &[true; 5], true, 7);
+            perturb(&mut t, &prior, true, 7);
             zero += t.values[0].n;
             added += t.values[..4].iter().map(|v| v.n).sum::<i64>() + (t.values[4].n - 50).max(0);
         }
@@ -381,14 +369,8 @@ mod tests {
         for key in 0..500u32 {
             let original = tally(&[3, 3, 3, 3, 3], key.wrapping_mul(2_654_435_761));
             let (mut a, mut b) = (original.clone(), original.clone());
-            perturb(
-                &mut a,
-                &Tally::new(5),
-                &[true; 5],
-                true,
-                salt("portal_trust"),
-            );
-            perturb(&mut b, &Tally::new(5), &[true; 5], true, salt("leak_worry"));
+            perturb(&mut a, &Tally::new(5), true, salt("portal_trust"));
+            perturb(&mut b, &Tally::new(5), true, salt("leak_worry"));
             same_count += usize::from(a.answered.n == b.answered.n);
             same_answers += usize::from(a.values == b.values);
         }
@@ -397,32 +379,26 @@ mod tests {
         // Weighted and unweighted figures hold the same made-up answers.
         let original = tally(&[3, 3, 3, 3, 3], 99);
         let (mut unit, mut weighted) = (original.clone(), original.clone());
-        perturb(&mut unit, &Tally::new(5), &[true; 5], true, 1);
-        perturb(&mut weighted, &Tally::new(5), &[true; 5], false, 1);
+        perturb(&mut unit, &Tally::new(5), true, 1);
+        perturb(&mut weighted, &Tally::new(5), false, 1);
         let counts = |t: &Tally| t.values.iter().map(|v| v.n).collect::<Vec<_>>();
         assert_eq!(counts(&unit), counts(&weighted));
     }
 
     #[test]
     fn a_published_cell_never_holds_real_answers_only() {
-        // Real answers in values 0-2, added ones only in 3-5: whatever the
-        // noise, a non-empty published cell holds at least one added answer.
         for n in 1..8i64 {
-            for key in 0..2000u32 {
-                let mut t = tally(&[n, 0, 0, 0, 0, 0], key.wrapping_mul(2_654_435_761));
-                perturb(
-                    &mut t,
-                    &Tally::new(6),
-                    &[false, false, false, true, true, true],
-                    true,
-                    7,
-                );
-                let added: i64 = t.values[3..].iter().map(|v| v.n).sum();
-                assert!(t.answered.n == 0 || added >= 1, "n={n} key={key}: {t:?}");
-                assert!(
-                    t.values[0].n < n.max(1) || t.answered.n == 0,
-                    "one real answer always goes"
-                );
+            for (e, _) in distribution(n) {
+                let (removed, added) = plan(n, e);
+                assert_eq!(added - removed, e, "the count moves by e");
+                assert!(removed <= n);
+                if n + e >= 1 {
+                    assert!(
+                        added >= 1,
+                        "n={n} e={e}: a shown cell holds a made-up answer"
+                    );
+                    assert!(removed >= 1, "n={n} e={e}: and lost a real one");
+                }
             }
         }
     }

@@ -338,6 +338,8 @@ on_both_stores! {
             "/api/v1/surveys/digital-trust/changepoints?question=portal_trust&interval=day",
             "/api/v1/surveys/digital-trust/shifts?question=portal_trust&date=2024-03-05",
             "/api/v1/surveys/digital-trust/shifts?question=portal_trust&window_days=27",
+            "/api/v1/surveys/digital-trust/series?question=region&metric=share&option=ural&interval=week",
+            "/api/v1/surveys/digital-trust/series?question=settlement&metric=share&option=village&by=region",
         ] {
             let res = app.get(path).await;
             assert_eq!(res.status(), 403, "{path}");
@@ -390,6 +392,86 @@ on_both_stores! {
         let a = app.series_as(None, "question=portal_trust&from=2024-02-01&to=2024-02-29").await;
         let b = app.series_as(None, "question=portal_trust&from=2024-02-10&to=2024-02-11").await;
         assert_eq!(a["points"], b["points"]);
+    }
+}
+
+/// A wave still open: its raking for the public uses completed days only, so
+/// an answer given today leaves every published (weighted) figure as it was.
+mod todays_answers_do_not_move_public_weights {
+    use super::*;
+    use trustpulse::submission;
+
+    async fn run(app: TestApp) {
+        let survey_id = app.with_demo_survey();
+        let mut conn = app.store.get().unwrap();
+        let survey = db::surveys::find_by_slug(&mut conn, "digital-trust")
+            .unwrap()
+            .unwrap();
+        let today = trustpulse::submission::local_today(&survey);
+        let (opens, closes) = (today - Duration::days(60), today + Duration::days(30));
+        let wave =
+            db::surveys::insert_wave(&mut conn, survey_id, "open wave", opens, closes).unwrap();
+        let targets = serde_json::from_value(
+            json!({"settlement": {"city": 0.5, "town": 0.25, "village": 0.25}}),
+        )
+        .unwrap();
+        db::targets::replace(&mut conn, survey_id, &targets, None).unwrap();
+        let mut rng = Lcg(3);
+        for i in 0..300 {
+            let date = opens + Duration::days(rng.below(50) as i64);
+            let settlement = ["city", "town", "village"][i % 3];
+            let answers = json!({"portal_account": "active", "portal_trust": 1 + rng.below(5), "settlement": settlement, "age_band": "25-34", "region": "central"});
+            let valid = trustpulse::survey::answers::validate(
+                &survey.definition,
+                answers.as_object().unwrap(),
+            )
+            .unwrap();
+            submission::store_dated(&mut conn, &survey, date, Some(wave), Lang::Ru, &valid, 1.0)
+                .unwrap();
+        }
+        drop(conn);
+        let path = "/api/v1/surveys/digital-trust/series?question=portal_trust&interval=week&weighted=true";
+        let before: Value = app.get(path).await.json().await.unwrap();
+        assert_eq!(
+            before["meta"]["weighting"]["periods"][0]["raked"], true,
+            "{before}"
+        );
+        assert!(
+            before["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["suppressed"] == false),
+            "{before}"
+        );
+        for settlement in ["village", "village", "town"] {
+            let body = json!({"answers": {"portal_account": "active", "portal_trust": 5, "settlement": settlement}});
+            let res = app
+                .client
+                .post(app.url("/api/v1/surveys/digital-trust/responses"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let after: Value = app.get(path).await.json().await.unwrap();
+            assert_eq!(
+                before["points"], after["points"],
+                "today's answer moved a public figure"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(spawn_app(Backend::Sqlite).await.unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(app) = spawn_app(Backend::Postgres).await {
+            run(app).await
+        }
     }
 }
 
