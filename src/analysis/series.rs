@@ -90,11 +90,28 @@ pub struct Atoms {
     pub groups: Vec<String>,
     /// (time, group index or `groups.len()` for everyone) → tally.
     pub tallies: BTreeMap<(AtomTime, usize), Tally>,
+    /// Without a breakdown the one group is everyone: one tally serves both.
+    pub shared_total: bool,
 }
 
 impl Atoms {
+    /// The index under which everyone in an atom's time is tallied.
     pub fn everyone(&self) -> usize {
-        self.groups.len()
+        if self.shared_total {
+            0
+        } else {
+            self.groups.len()
+        }
+    }
+
+    /// Is this the tally of everyone (the period's whole n)?
+    pub fn is_everyone(&self, group: usize) -> bool {
+        group == self.everyone()
+    }
+
+    /// The tally of everyone in an atom's time (made-up answers follow it).
+    pub fn everyone_at(&self, time: AtomTime) -> Option<&Tally> {
+        self.tallies.get(&(time, self.everyone()))
     }
 }
 
@@ -107,8 +124,8 @@ pub struct AtomBuilder<'a> {
     group_index: HashMap<String, usize>,
     cells: HashMap<String, Option<usize>>,
     atoms: Atoms,
-    /// Without a breakdown the one group is everyone: one tally serves both.
-    shared_total: bool,
+    /// One row's sums, reused (no allocation per row).
+    row: Tally,
 }
 
 impl<'a> AtomBuilder<'a> {
@@ -123,10 +140,11 @@ impl<'a> AtomBuilder<'a> {
                 .map(|(i, g)| (g.clone(), i))
                 .collect(),
             cells: HashMap::new(),
-            shared_total: spec.by.is_none(),
+            row: measure.tally(),
             atoms: Atoms {
                 groups,
                 tallies: BTreeMap::new(),
+                shared_total: spec.by.is_none(),
             },
         }
     }
@@ -149,42 +167,26 @@ impl<'a> AtomBuilder<'a> {
         add: &mut dyn FnMut(&Measure, &mut Tally) -> Result<(), String>,
     ) -> Result<(), String> {
         let everyone = self.atoms.everyone();
-        let group = self.group(cell);
+        let group = if self.atoms.shared_total {
+            None
+        } else {
+            self.group(cell)
+        };
         let measure = self.measure;
-        let mut row = measure.tally();
-        add(measure, &mut row)?;
-        if !self.shared_total {
+        self.row.clear();
+        add(measure, &mut self.row)?;
+        for slot in [Some(everyone), group].into_iter().flatten() {
             self.atoms
                 .tallies
-                .entry((time, everyone))
+                .entry((time, slot))
                 .or_insert_with(|| measure.tally())
-                .merge(&row);
-        }
-        let slot = if self.shared_total { Some(0) } else { group };
-        if let Some(g) = slot {
-            self.atoms
-                .tallies
-                .entry((time, g))
-                .or_insert_with(|| measure.tally())
-                .merge(&row);
+                .merge(&self.row);
         }
         Ok(())
     }
 
     pub fn finish(self) -> Atoms {
         self.atoms
-    }
-}
-
-impl Atoms {
-    /// The tally of everyone in an atom's time (added answers follow it).
-    pub fn everyone_at(&self, time: AtomTime) -> Option<&Tally> {
-        let everyone = if self.groups.len() == 1 && self.groups[0].is_empty() {
-            0
-        } else {
-            self.everyone()
-        };
-        self.tallies.get(&(time, everyone))
     }
 }
 
@@ -427,8 +429,6 @@ fn period_sums(
             any: false,
         })
         .collect();
-    let everyone = atoms.everyone();
-    let shared_total = atoms.groups.len() == 1 && atoms.groups[0].is_empty();
     for ((time, group), tally) in &atoms.tallies {
         let Some((period, rake)) = placement.get(time) else {
             continue;
@@ -438,15 +438,14 @@ fn period_sums(
         };
         let m = atom_moments(measure, tally, atoms.everyone_at(*time), &ctx.audience);
         let slot = &mut sums[i];
-        let is_total = *group == everyone || shared_total;
-        if is_total {
+        if atoms.is_everyone(*group) {
             slot.total_n += m.n;
             if m.n > 0 {
                 slot.any = true;
                 slot.raked &= weights.raked(*rake);
             }
         }
-        if *group < everyone {
+        if *group < atoms.groups.len() {
             slot.groups[*group].merge(&m);
         }
     }

@@ -260,8 +260,7 @@ pub fn compute(
                 .map_err(corrupt)?;
         }
         let atoms = builder.finish();
-        let everyone = atoms.everyone();
-        let shared_total = spec.by.is_none();
+
         // [before, after] × groups, plus each window's whole n.
         let mut moments = [
             vec![Moments::default(); groups.len()],
@@ -271,10 +270,10 @@ pub fn compute(
         for ((time, group), tally) in &atoms.tallies {
             let side = time.2 as usize;
             let m = atom_moments(&measure, tally, atoms.everyone_at(*time), &ctx.audience);
-            if *group == everyone || shared_total {
+            if atoms.is_everyone(*group) {
                 totals[side] += m.n;
             }
-            if *group < everyone {
+            if *group < groups.len() {
                 moments[side][*group].merge(&m);
             }
         }

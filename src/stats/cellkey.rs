@@ -50,6 +50,13 @@ impl Tally {
         }
     }
 
+    /// Empties the tally, keeping its slots.
+    pub fn clear(&mut self) {
+        self.values.fill(Entry::default());
+        self.answered = Entry::default();
+        self.key = 0;
+    }
+
     pub fn merge(&mut self, other: &Tally) {
         for (a, b) in self.values.iter_mut().zip(&other.values) {
             a.add(b.n, b.w, b.w2);
