@@ -60,12 +60,12 @@ fn series_params() -> Vec<Value> {
         query(
             "from",
             json!({"type": "string", "format": "date"}),
-            "inclusive; widened to whole periods",
+            "inclusive, 1900-2199; cut to the stored data and widened to whole periods",
         ),
         query(
             "to",
             json!({"type": "string", "format": "date"}),
-            "inclusive; public callers see completed days only",
+            "inclusive, 1900-2199; public callers see whole periods ended by yesterday",
         ),
         query(
             "weighted",
@@ -83,7 +83,7 @@ fn series_params() -> Vec<Value> {
 fn optional_auth(mut op: Value) -> Value {
     op["security"] = json!([{}, {"bearerAuth": []}, {"basicAuth": []}]);
     op["description"] = json!(
-        "Public: completed days only. With a researcher or admin token: today too. An unknown token is 401."
+        "Public: perturbed figures (cell-key method) of completed periods; interval=day, shift date/window_days and the answers to demographic questions are 403. With a researcher or admin token: exact figures, today included. An unknown token is 401."
     );
     op
 }
@@ -156,11 +156,12 @@ pub fn document() -> Value {
                 "204": {"description": "Removed"}, "404": error("No such survey or response")}))},
             "/api/v1/surveys/{slug}/series": {"get": optional_auth(op("A time series with 95% intervals", false, series_params(), None, json!({
                 "200": ok("Metadata and points", reference("Series")), "401": error("Unknown or revoked token"),
-                "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+                "403": error("A parameter only researchers may use"), "404": survey_404,
+                "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},
             "/api/v1/surveys/{slug}/series.csv": {"get": optional_auth(op("The same series as CSV", false, series_params(), None, json!({
                 "200": {"description": "survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted",
                         "content": {"text/csv": {"schema": {"type": "string"}}}},
-                "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+                "401": error("Unknown or revoked token"), "403": error("A parameter only researchers may use"), "404": survey_404, "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},
             "/api/v1/surveys/{slug}/shifts": {"get": optional_auth(op("Before vs after an event (or every event in the survey's range)", false, {
                 let mut params: Vec<Value> = series_params().into_iter().filter(|p| !["interval", "from", "to", "smooth"].contains(&p["name"].as_str().unwrap_or(""))).collect();
                 params.push(query("event", json!({"type": "integer"}), "an event id"));
@@ -169,15 +170,15 @@ pub fn document() -> Value {
                 params
             }, None, json!({
                 "200": ok("Both windows' estimates, the difference with its 95% CI, z and p, per event (and group)", json!({"type": "object", "properties": {"meta": {"type": "object"}, "shifts": {"type": "array", "items": {"type": "object"}}}})),
-                "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+                "401": error("Unknown or revoked token"), "403": error("A parameter only researchers may use"), "404": survey_404, "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},
             "/api/v1/surveys/{slug}/changepoints": {"get": optional_auth(op("Exploratory change points of a series (PELT)", false, series_params(), None, json!({
                 "200": ok("Per group: segments with pooled estimates and intervals, shift sizes, the penalty", json!({"type": "object", "properties": {"meta": {"type": "object"}, "groups": {"type": "array", "items": {"type": "object"}}}})),
-                "401": error("Unknown or revoked token"), "404": survey_404, "422": error("Parameters that do not fit the survey")})))},
+                "401": error("Unknown or revoked token"), "403": error("A parameter only researchers may use"), "404": survey_404, "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},
             "/api/v1/surveys/{slug}/targets": {
                 "get": op("Weighting targets in use", false, vec![slug()], None, json!({
                     "200": ok("Targets and their source", json!({"type": "object", "properties": {"targets": reference("Targets"), "source": {"type": ["string", "null"]}}})),
                     "404": survey_404})),
-                "put": op("Replace the weighting targets ({} removes them)", true, vec![slug()], Some(body(reference("Targets"))), json!({
+                "put": op("Replace the weighting targets (the body GET returns; {\"targets\": {}} removes them)", true, vec![slug()], Some(body(json!({"type": "object", "required": ["targets"], "additionalProperties": false, "properties": {"targets": reference("Targets"), "source": {"type": ["string", "null"], "maxLength": 500}}}))), json!({
                     "200": ok("Saved", json!({"type": "object"})), "404": survey_404}))
             },
             "/api/v1/surveys/{slug}/waves": {
@@ -250,11 +251,11 @@ pub fn document() -> Value {
                 "Event": {"allOf": [reference("NewEvent"), {"type": "object", "properties": {"id": {"type": "integer"}}}]},
                 "Point": {"type": "object", "properties": {
                     "period_start": {"type": "string", "format": "date"}, "group": {"type": "string"},
-                    "n": {"type": "integer"}, "n_eff": {"type": "number"},
+                    "n": {"type": ["integer", "null"], "description": "null for a suppressed public cell"}, "n_eff": {"type": ["number", "null"]},
                     "value": {"type": ["number", "null"]}, "ci_low": {"type": ["number", "null"]}, "ci_high": {"type": ["number", "null"]},
                     "suppressed": {"type": "boolean"}, "weighted": {"type": "boolean"}}},
                 "Series": {"type": "object", "properties": {
-                    "meta": {"type": "object", "description": "survey, question, text, metric, definition, base, weighting (targets and per raking period the design effect or the failure), min_cell, from, to, generated_at, data_version"},
+                    "meta": {"type": "object", "description": "survey, question, text, metric, definition, base, weighting (targets and per raking period raked or the failure; n and the design effect for researchers), min_cell, from, to, completed_days_only, perturbed, disclosure, generated_at, data_version"},
                     "points": {"type": "array", "items": reference("Point")}}}
             }
         }
