@@ -74,7 +74,8 @@ fn main() -> anyhow::Result<()> {
             db::aggregates::date_range(&mut conn, survey.id, chrono::NaiveDate::MAX)?.unwrap();
         println!("date_range {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        let everyone = db::aggregates::pieces_raw(&mut conn, survey.id, "", range.0, range.1)?;
+        let everyone =
+            db::aggregates::pieces_raw(&mut conn, survey.id, "", range.0, range.1, range.1)?;
         println!(
             "everyone rows {} in {:.1} ms",
             everyone.len(),
@@ -89,8 +90,14 @@ fn main() -> anyhow::Result<()> {
             t.elapsed().as_secs_f64() * 1e3
         );
         let t = Instant::now();
-        let rows =
-            db::aggregates::pieces_raw(&mut conn, survey.id, "portal_trust", range.0, range.1)?;
+        let rows = db::aggregates::pieces_raw(
+            &mut conn,
+            survey.id,
+            "portal_trust",
+            range.0,
+            range.1,
+            range.1,
+        )?;
         println!(
             "question rows {} in {:.1} ms",
             rows.len(),

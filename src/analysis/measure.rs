@@ -85,9 +85,15 @@ impl Measure {
     /// Perturbs a public cell's tally (the cell-key method); added answers
     /// follow `prior`, the tally of the cell's whole piece of time.
     pub fn perturb(&self, tally: &mut Tally, prior: &Tally) {
+        let answers = if self.question.kind == QuestionKind::MultiChoice {
+            cellkey::Answers::Many
+        } else {
+            cellkey::Answers::One
+        };
         cellkey::perturb(
             tally,
             prior,
+            answers,
             self.unit_weights,
             cellkey::salt(&self.question.code),
         );

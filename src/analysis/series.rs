@@ -312,8 +312,14 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
             })
         }
         _ => {
-            let rows =
-                aggregates::pieces_raw(conn, survey_id, &spec.question.code, month_from, month_to)?;
+            let rows = aggregates::pieces_raw(
+                conn,
+                survey_id,
+                &spec.question.code,
+                month_from,
+                month_to,
+                data_to,
+            )?;
             rows.into_iter().try_for_each(|(piece, cell, text)| {
                 let period = match spec.interval {
                     Interval::Week => Some(piece.week_start),
@@ -374,7 +380,8 @@ pub fn read_weights(
     } else {
         (NaiveDate::MIN, NaiveDate::MAX)
     };
-    let mut everyone = aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b)?;
+    let mut everyone =
+        aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b, ctx.audience.last_day())?;
     if ctx.audience.completed_periods_only() {
         let last_day = ctx.audience.last_day();
         let open = |rake: RakePeriod| weighting::period_end(rake, ctx.waves) > last_day;

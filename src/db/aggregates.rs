@@ -554,18 +554,22 @@ pub fn stored(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Pending> {
 }
 
 /// One question's (or, with `EVERYONE`, all respondents') piece rows whose
-/// month lies in [from_month, to_month], sums still encoded (see `sums::for_each`).
+/// month lies in [from_month, to_month] and that start by `up_to`, sums still
+/// encoded (see `sums::for_each`). The public's reads stop at its last day, so
+/// not even the time a request takes depends on today's answers.
 pub fn pieces_raw(
     conn: &mut DbConnection,
     survey_id: i32,
     question: &str,
     from_month: NaiveDate,
     to_month: NaiveDate,
+    up_to: NaiveDate,
 ) -> QueryResult<Vec<(Piece, String, String)>> {
     let rows: Vec<(i32, i32, i32, String, String)> = agg_pieces::table
         .filter(agg_pieces::survey_id.eq(survey_id))
         .filter(agg_pieces::question.eq(question))
         .filter(agg_pieces::month_start.between(day_number(from_month), day_number(to_month)))
+        .filter(agg_pieces::week_start.le(day_number(up_to)))
         .select((
             agg_pieces::week_start,
             agg_pieces::month_start,

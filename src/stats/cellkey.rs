@@ -195,7 +195,7 @@ pub fn plan(n: i64, e: i64) -> (i64, i64) {
 /// so that the made-up answers of one question say nothing about another's;
 /// the made-up weights from a third stream, so weighted and unweighted figures
 /// hold the same made-up answers.
-pub fn perturb(tally: &mut Tally, prior: &Tally, unit_weights: bool, salt: u64) {
+pub fn perturb(tally: &mut Tally, prior: &Tally, answers: Answers, unit_weights: bool, salt: u64) {
     let n = tally.answered.n;
     if n <= 0 || tally.values.is_empty() {
         return;
@@ -203,22 +203,86 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, unit_weights: bool, salt: u64) 
     let weights = prior_weights(prior, tally.values.len());
     let e = pick(&distribution(n), Draws(u64::from(tally.key)).unit());
     let (removals, additions) = plan(n, e);
-    let mut answers = Draws(mix(tally.key, salt));
+    let mut draws = Draws(mix(tally.key, salt));
     let mut weight_factors = Draws(mix(tally.key, salt ^ 0x5745_4947_4854));
     let mean_weight = tally.answered.w / n as f64;
+    // Ticks per respondent of a multi-choice question: this cell's for those
+    // taken out, the prior's for made-up ones.
+    let ticks =
+        |t: &Tally| t.values.iter().map(|v| v.n).sum::<i64>() as f64 / t.answered.n.max(1) as f64;
+    let (own_ticks, prior_ticks) = (
+        ticks(tally),
+        if prior.answered.n > 0 {
+            ticks(prior)
+        } else {
+            ticks(tally)
+        },
+    );
     for _ in 0..removals {
-        remove_one(tally, &mut answers);
+        match answers {
+            Answers::One => {
+                if let Some(w) = remove_value(tally, &mut draws) {
+                    tally.answered.add(-1, -w.0, -w.1);
+                }
+            }
+            Answers::Many => {
+                let k = tick_count(own_ticks, &mut draws);
+                for _ in 0..k {
+                    remove_value(tally, &mut draws);
+                }
+                let a = tally.answered;
+                if a.n > 0 {
+                    tally
+                        .answered
+                        .add(-1, -a.w / a.n as f64, -a.w2 / a.n as f64);
+                }
+            }
+        }
+        if tally.answered.n <= 0 {
+            tally.answered = Entry::default();
+        }
     }
     for _ in 0..additions {
-        let v = pick_index(&weights, answers.unit());
         let w = if unit_weights {
             1.0
         } else {
             mean_weight * (0.5 + weight_factors.unit())
         };
-        tally.values[v].add(1, w, w * w);
+        let k = match answers {
+            Answers::One => 1,
+            Answers::Many => tick_count(prior_ticks, &mut draws),
+        };
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        for _ in 0..k {
+            // Distinct options: a few redraws, then fewer ticks.
+            if let Some(v) = (0..8)
+                .map(|_| pick_index(&weights, draws.unit()))
+                .find(|v| !chosen.contains(v))
+            {
+                chosen.push(v);
+                tally.values[v].add(1, w, w * w);
+            }
+        }
         tally.answered.add(1, w, w * w);
     }
+}
+
+/// How a question's answers are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// One value per respondent: the values' counts add up to those who answered.
+    One,
+    /// Any number of ticked options (multi-choice): a respondent taken out or
+    /// made up carries several ticks, so that neither the ticks per respondent
+    /// nor any other statistic of the cell survives exactly.
+    Many,
+}
+
+/// Ticks of a made-up or removed multi-choice respondent: uniform on 1..=K
+/// with K ≥ 2 chosen so that the mean is close to `mean`.
+fn tick_count(mean: f64, draws: &mut Draws) -> usize {
+    let k = ((2.0 * mean - 1.0).round() as usize).max(2);
+    1 + ((draws.unit() * k as f64) as usize).min(k - 1)
 }
 
 /// Share of the prior that is uniform over every value.
@@ -255,15 +319,15 @@ fn pick_index(weights: &[f64], u: f64) -> usize {
     weights.len().saturating_sub(1)
 }
 
-/// Takes out one real respondent: a value in proportion to its count, and one
-/// of its average respondents.
-fn remove_one(tally: &mut Tally, draws: &mut Draws) {
+/// Takes one real answer out: a value in proportion to its count, and one of
+/// its average answers; returns that answer's weight and squared weight.
+fn remove_value(tally: &mut Tally, draws: &mut Draws) -> Option<(f64, f64)> {
     let total: i64 = tally.values.iter().map(|v| v.n.max(0)).sum();
     if total <= 0 || tally.answered.n <= 0 {
-        return;
+        return None;
     }
     let mut target = (draws.unit() * total as f64) as i64;
-    let Some(v) = tally.values.iter().position(|entry| {
+    let v = tally.values.iter().position(|entry| {
         let here = entry.n.max(0);
         if target < here {
             true
@@ -271,19 +335,14 @@ fn remove_one(tally: &mut Tally, draws: &mut Draws) {
             target -= here;
             false
         }
-    }) else {
-        return;
-    };
+    })?;
     let entry = tally.values[v];
     let (w, w2) = (entry.w / entry.n as f64, entry.w2 / entry.n as f64);
     tally.values[v].add(-1, -w, -w2);
     if tally.values[v].n == 0 {
         tally.values[v] = Entry::default();
     }
-    tally.answered.add(-1, -w, -w2);
-    if tally.answered.n == 0 {
-        tally.answered = Entry::default();
-    }
+    Some((w, w2))
 }
 
 #[cfg(test)]
@@ -337,7 +396,7 @@ mod tests {
         for key in 0..500u32 {
             let original = tally(&[3, 0, 5, 1, 0, 2], key.wrapping_mul(40503));
             let mut t = original.clone();
-            perturb(&mut t, &Tally::new(6), false, 7);
+            perturb(&mut t, &Tally::new(6), Answers::One, false, 7);
             let e = t.answered.n - original.answered.n;
             assert_eq!(e, noise(11, original.key));
             assert_eq!(t.values.iter().map(|v| v.n).sum::<i64>(), t.answered.n);
@@ -346,11 +405,11 @@ mod tests {
             assert!((w - t.answered.w).abs() < 1e-9);
             // The same cell, perturbed again, is the same.
             let mut again = original.clone();
-            perturb(&mut again, &Tally::new(6), false, 7);
+            perturb(&mut again, &Tally::new(6), Answers::One, false, 7);
             assert_eq!(t, again);
         }
         let mut empty = Tally::new(6);
-        perturb(&mut empty, &Tally::new(6), true, 7);
+        perturb(&mut empty, &Tally::new(6), Answers::One, true, 7);
         assert_eq!(empty, Tally::new(6));
     }
 
@@ -362,7 +421,7 @@ mod tests {
         let (mut zero, mut added) = (0, 0);
         for key in 0..3000u32 {
             let mut t = tally(&[0, 0, 0, 0, 50], key.wrapping_mul(2_654_435_761));
-            perturb(&mut t, &prior, true, 7);
+            perturb(&mut t, &prior, Answers::One, true, 7);
             zero += t.values[0].n;
             added += t.values[..4].iter().map(|v| v.n).sum::<i64>() + (t.values[4].n - 50).max(0);
         }
@@ -376,8 +435,20 @@ mod tests {
         for key in 0..500u32 {
             let original = tally(&[3, 3, 3, 3, 3], key.wrapping_mul(2_654_435_761));
             let (mut a, mut b) = (original.clone(), original.clone());
-            perturb(&mut a, &Tally::new(5), true, salt("portal_trust"));
-            perturb(&mut b, &Tally::new(5), true, salt("leak_worry"));
+            perturb(
+                &mut a,
+                &Tally::new(5),
+                Answers::One,
+                true,
+                salt("portal_trust"),
+            );
+            perturb(
+                &mut b,
+                &Tally::new(5),
+                Answers::One,
+                true,
+                salt("leak_worry"),
+            );
             same_count += usize::from(a.answered.n == b.answered.n);
             same_answers += usize::from(a.values == b.values);
         }
@@ -386,10 +457,33 @@ mod tests {
         // Weighted and unweighted figures hold the same made-up answers.
         let original = tally(&[3, 3, 3, 3, 3], 99);
         let (mut unit, mut weighted) = (original.clone(), original.clone());
-        perturb(&mut unit, &Tally::new(5), true, 1);
-        perturb(&mut weighted, &Tally::new(5), false, 1);
+        perturb(&mut unit, &Tally::new(5), Answers::One, true, 1);
+        perturb(&mut weighted, &Tally::new(5), Answers::One, false, 1);
         let counts = |t: &Tally| t.values.iter().map(|v| v.n).collect::<Vec<_>>();
         assert_eq!(counts(&unit), counts(&weighted));
+    }
+
+    #[test]
+    fn no_statistic_of_a_multi_choice_cell_survives_exactly() {
+        // 10 respondents, 16 ticks: the extra ticks (6) must not be exact under
+        // the noise, nor the ticks per respondent.
+        let (mut kept, mut cells) = (0, 0);
+        for key in 0..1000u32 {
+            let mut t = tally(&[4, 4, 4, 4, 0, 0], key.wrapping_mul(2_654_435_761));
+            t.answered = Entry {
+                n: 10,
+                w: 20.0,
+                w2: 40.0,
+            };
+            perturb(&mut t, &Tally::new(6), Answers::Many, true, 3);
+            if t.answered.n > 0 {
+                cells += 1;
+                let extra = t.values.iter().map(|v| v.n).sum::<i64>() - t.answered.n;
+                kept += usize::from(extra == 6);
+            }
+            assert!(t.values.iter().all(|v| v.n >= 0));
+        }
+        assert!((kept as f64) < 0.35 * cells as f64, "{kept} of {cells}");
     }
 
     #[test]
