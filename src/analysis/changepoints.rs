@@ -82,9 +82,12 @@ pub fn compute(
                 .filter(|w| w[1] > w[0])
                 .map(|w| {
                     let (first, last) = (used[w[0]].0, used[w[1] - 1].0);
+                    // The segment's own points only: a suppressed period inside
+                    // it stays out (METHODS), so no segment reveals a hidden cell.
                     let mut m = Moments::default();
                     let mut total = 0;
-                    for (_, sums) in &series.period_sums[first..=last] {
+                    for (i, _, _) in &used[w[0]..w[1]] {
+                        let sums = &series.period_sums[*i].1;
                         m.merge(&sums.groups[gi]);
                         total += sums.total_n;
                     }

@@ -60,15 +60,22 @@ impl Audience {
     /// counter. The public: a number that moves only when public figures can
     /// (a change on a completed day, new targets, or another piece of time
     /// completing), so that it says nothing about today's submissions.
-    pub fn data_version(&self, versions: (i64, i64)) -> i64 {
+    /// `closed_waves`: how many waves have closed by the public's last day
+    /// (a wave closing mid-week adds a public period).
+    pub fn data_version(&self, versions: (i64, i64), closed_waves: usize) -> i64 {
         match self {
             Audience::Researcher { .. } => versions.0,
             Audience::Public { last_day } => {
                 let frontier = i64::from(last_completed_piece(*last_day).num_days_from_ce());
-                // Distinct pairs give distinct numbers; the pair is not secret.
-                (versions.1 << 24) ^ frontier
+                // Distinct triples give distinct numbers; none of it is secret.
+                (versions.1 << 32) ^ ((closed_waves as i64) << 22) ^ frontier
             }
         }
+    }
+
+    /// Waves closed by the caller's last day.
+    pub fn closed_waves(&self, waves: &[crate::db::surveys::Wave]) -> usize {
+        waves.iter().filter(|w| w.closes <= self.last_day()).count()
     }
 
     /// The series parameters a public caller may not use: days, and the
@@ -144,11 +151,18 @@ pub fn point(
 }
 
 /// Public weighting reports say whether each period was raked, not its exact
-/// count or design effect (both functions of exact cell counts).
+/// count, design effect or which category was empty (all functions of exact
+/// cell counts).
 pub fn hide_weighting_counts(reports: &mut [WeightingReport]) {
     for r in reports {
         r.n = None;
         r.design_effect = None;
+        if r.failure.is_some() {
+            r.failure = Some(
+                "could not be raked to its targets (too few respondents in some category); base weights used"
+                    .into(),
+            );
+        }
     }
 }
 
@@ -167,15 +181,16 @@ mod tests {
         assert_eq!(last_completed_piece(d("2024-02-29")), d("2024-02-29")); // a month end
         assert_eq!(last_completed_piece(d("2024-03-01")), d("2024-02-29")); // Fri after it
         // The public version moves with a completed piece, not with each day.
-        let v = |day| Audience::Public { last_day: d(day) }.data_version((7, 3));
+        let v = |day| Audience::Public { last_day: d(day) }.data_version((7, 3), 0);
         assert_eq!(v("2024-03-05"), v("2024-03-06"));
         assert_ne!(v("2024-03-05"), v("2024-03-10"));
-        assert_ne!(
-            v("2024-03-05"),
+        let other = |changes, waves| {
             Audience::Public {
-                last_day: d("2024-03-05")
+                last_day: d("2024-03-05"),
             }
-            .data_version((7, 4))
-        );
+            .data_version((7, changes), waves)
+        };
+        assert_ne!(v("2024-03-05"), other(4, 0));
+        assert_ne!(v("2024-03-05"), other(3, 1));
     }
 }

@@ -18,6 +18,8 @@ pub struct Measure {
     /// Per value: a non-substantive option left out of this metric's base
     /// (multi-choice bases leave out those who chose only one).
     non_substantive: Vec<bool>,
+    /// Per value: an option ticked alone (exclusive or non-substantive).
+    alone: Vec<bool>,
     /// Unweighted: every wᵢ = 1, base weights left out (METHODS).
     unit_weights: bool,
 }
@@ -78,6 +80,14 @@ impl Measure {
             option: spec.option.clone(),
             values: codes.iter().map(|c| (c.clone(), y(c))).collect(),
             non_substantive,
+            alone: codes
+                .iter()
+                .map(|c| {
+                    question
+                        .option(c)
+                        .is_some_and(|o| o.exclusive || o.non_substantive)
+                })
+                .collect(),
             unit_weights: !spec.weighted,
         }
     }
@@ -86,7 +96,7 @@ impl Measure {
     /// follow `prior`, the tally of the cell's whole piece of time.
     pub fn perturb(&self, tally: &mut Tally, prior: &Tally) {
         let answers = if self.question.kind == QuestionKind::MultiChoice {
-            cellkey::Answers::Many
+            cellkey::Answers::Many(&self.alone)
         } else {
             cellkey::Answers::One
         };

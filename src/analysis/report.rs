@@ -1,7 +1,6 @@
 //! What a series says about itself (the metadata a reader needs to trust
 //! it) and its CSV form.
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::analysis::disclosure::{self, Audience};
@@ -72,12 +71,6 @@ pub fn base(spec: &SeriesSpec) -> String {
     }
 }
 
-#[derive(Serialize)]
-pub struct SeriesBody<'a> {
-    pub meta: Value,
-    pub points: &'a [Point],
-}
-
 /// What every output says about the measure: which survey, question, metric
 /// and breakdown, and what the numbers mean.
 fn measure_meta(survey: &Survey, spec: &SeriesSpec) -> Map<String, Value> {
@@ -131,7 +124,10 @@ pub fn meta(
         "smooth": spec.smooth,
         "units": match spec.metric { Metric::Mean => "scale units", Metric::Net => "percentage points", _ => "percent" },
         "weighting": {
-            "weighted": series.weighted,
+            // Weights in use (raked with targets, else the base weights), and
+            // whether there are targets to rake to.
+            "weighted": spec.weighted,
+            "raked_to_targets": series.weighted,
             "method": "raking to the targets per wave, else per calendar month; factors capped to [0.2, 5] x their mean",
             "targets": if series.weighted { json!(targets.shares) } else { Value::Null },
             "source": if series.weighted { json!(targets.source) } else { Value::Null },
@@ -161,7 +157,7 @@ pub fn shifts_meta(
         "windows": "before = [date - window_days, date), after = [date, date + window_days), each its own sample; the public sees a shift once its after window has ended (until then it is pending)",
         "method": "difference = after - before; SE = sqrt(SE_after^2 + SE_before^2); z = difference/SE; p = 2(1 - Phi(|z|)); 95% CI = difference +/- 1.96 SE",
         "multiple_comparisons": request.every_event.then_some("p-values are per event and not adjusted for multiple comparisons"),
-        "weighting": { "weighted": spec.weighted && !weighting.is_empty(), "periods": weighting },
+        "weighting": { "weighted": spec.weighted, "raked_to_targets": spec.weighted && !weighting.is_empty(), "periods": weighting },
     });
     meta.extend(shift_fields.as_object().cloned().unwrap_or_default());
     provenance(&mut meta, survey, min_cell, audience, data_version);

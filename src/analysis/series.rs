@@ -209,9 +209,10 @@ pub fn atom_moments(
 
 pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> AppResult<Series> {
     let survey_id = ctx.survey.id;
-    let data_version = ctx
-        .audience
-        .data_version(aggregates::versions(conn, survey_id)?);
+    let data_version = ctx.audience.data_version(
+        aggregates::versions(conn, survey_id)?,
+        ctx.audience.closed_waves(ctx.waves),
+    );
     let groups = spec.groups();
     let weighted = spec.weighted && !ctx.targets.is_empty();
     let empty = |data_version| Series {
@@ -285,14 +286,12 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
     let wave_opens: HashMap<i32, NaiveDate> = ctx.waves.iter().map(|w| (w.id, w.opens)).collect();
     // Atom time → (its period's start, its raking period).
     let mut placement: HashMap<AtomTime, (NaiveDate, RakePeriod)> = HashMap::new();
-    let mut factors: HashMap<(String, RakePeriod), f64> = HashMap::new();
-    let mut factor = |cell: &str, rake: RakePeriod| -> f64 {
-        if !weighted || !weights.raked(rake) {
-            return 1.0;
+    let factor = |cell: &str, rake: RakePeriod| -> f64 {
+        if weighted && weights.raked(rake) {
+            weights.factor(rake, cell)
+        } else {
+            1.0
         }
-        *factors
-            .entry((cell.to_string(), rake))
-            .or_insert_with(|| weights.factor(rake, cell))
     };
     let mut builder = AtomBuilder::new(&measure, spec);
     let result = match spec.interval {
@@ -385,6 +384,10 @@ pub fn read_weights(
     if ctx.audience.completed_periods_only() {
         let last_day = ctx.audience.last_day();
         let open = |rake: RakePeriod| weighting::period_end(rake, ctx.waves) > last_day;
+        // Open periods are raked on whole pieces of time only: raking on every
+        // day up to yesterday would move published weights each night, and
+        // two nights apart would describe one day's respondents.
+        let frontier = disclosure::last_completed_piece(last_day);
         everyone.retain(|(piece, _, _)| !open(RakePeriod::of(piece.month_start, piece.wave_id)));
         let open_from = ctx
             .waves
@@ -394,9 +397,9 @@ pub fn read_weights(
             .chain([aggregate::month_start(last_day)])
             .min()
             .unwrap_or(last_day);
-        if open_from <= last_day {
+        if open_from <= frontier {
             for (day, wave_id, cell, sums) in
-                aggregates::days(conn, ctx.survey.id, EVERYONE, open_from, last_day)?
+                aggregates::days(conn, ctx.survey.id, EVERYONE, open_from, frontier)?
             {
                 let rake = RakePeriod::of(day, wave_id);
                 if !open(rake) {

@@ -38,6 +38,13 @@ pub fn load(conn: &mut DbConnection, slug: &str) -> AppResult<Loaded> {
     })
 }
 
+/// A series as CSV.
+pub struct SeriesCsv {
+    pub file: String,
+    pub body: Vec<u8>,
+    pub data_version: i64,
+}
+
 /// Who asks about which survey, with which minimum cell size.
 pub struct Reader<'a> {
     pub loaded: &'a Loaded,
@@ -64,19 +71,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Parses series parameters against the survey (422 naming each problem;
-    /// 403 for what only researchers may ask).
+    /// Parses series parameters against the survey (422 naming each problem).
     pub fn spec(&self, query: &HashMap<String, String>, extra: &[&str]) -> AppResult<SeriesSpec> {
-        let spec = params::parse(
+        params::parse(
             &self.loaded.survey.definition,
             !self.loaded.targets.shares.is_empty(),
             !self.loaded.waves.is_empty(),
             query,
             extra,
         )
-        .map_err(invalid)?;
-        refuse(self.audience.series_refusals(&spec))?;
-        Ok(spec)
+        .map_err(invalid)
     }
 
     pub fn series(
@@ -85,6 +89,7 @@ impl<'a> Reader<'a> {
         query: &HashMap<String, String>,
     ) -> AppResult<(SeriesSpec, Series)> {
         let spec = self.spec(query, &[])?;
+        refuse(self.audience.series_refusals(&spec))?;
         let series = series::compute(conn, &self.context(), &spec)?;
         Ok((spec, series))
     }
@@ -119,12 +124,12 @@ impl<'a> Reader<'a> {
         serde_json::to_value(body).map_err(|e| AppError::Internal(e.into()))
     }
 
-    /// The CSV bytes and a file name for them.
+    /// The CSV bytes, a file name for them and the data version they used.
     pub fn series_csv(
         &self,
         conn: &mut DbConnection,
         query: &HashMap<String, String>,
-    ) -> AppResult<(String, Vec<u8>)> {
+    ) -> AppResult<SeriesCsv> {
         let (spec, series) = self.series(conn, query)?;
         let body = report::csv(&self.loaded.survey, &spec, &series.points)
             .map_err(|e| AppError::Internal(e.into()))?;
@@ -134,7 +139,11 @@ impl<'a> Reader<'a> {
             spec.question.code,
             spec.metric.as_str()
         );
-        Ok((file, body))
+        Ok(SeriesCsv {
+            file,
+            body,
+            data_version: series.data_version,
+        })
     }
 
     /// `{"meta", "shifts"}`: every problem with the parameters at once.
@@ -160,7 +169,9 @@ impl<'a> Reader<'a> {
                 return Err(invalid(details));
             }
         };
-        refuse(shifts::refusals(&self.audience, query))?;
+        let mut refused = self.audience.series_refusals(&spec);
+        refused.extend(shifts::refusals(&self.audience, query));
+        refuse(refused)?;
         let (list, weighting) = shifts::compute(
             conn,
             &self.context(),
@@ -168,9 +179,10 @@ impl<'a> Reader<'a> {
             &request.dates,
             request.window_days,
         )?;
-        let data_version = self
-            .audience
-            .data_version(aggregates::versions(conn, survey_id)?);
+        let data_version = self.audience.data_version(
+            aggregates::versions(conn, survey_id)?,
+            self.audience.closed_waves(&self.loaded.waves),
+        );
         let meta = report::shifts_meta(
             &self.loaded.survey,
             &spec,

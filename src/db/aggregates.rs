@@ -460,13 +460,6 @@ pub fn versions(conn: &mut DbConnection, survey_id: i32) -> QueryResult<(i64, i6
         .first(conn)
 }
 
-pub fn data_version(conn: &mut DbConnection, survey_id: i32) -> QueryResult<i64> {
-    surveys::table
-        .find(survey_id)
-        .select(surveys::data_version)
-        .first(conn)
-}
-
 /// Rebuilds a survey's aggregates from its stored responses.
 pub fn rebuild(conn: &mut DbConnection, survey_id: i32, def: &SurveyDefinition) -> QueryResult<()> {
     conn.transaction(|conn| {

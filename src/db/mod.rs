@@ -50,8 +50,13 @@ impl Store {
         }
         let mut first =
             connection::establish(url).with_context(|| format!("connecting to {url}"))?;
-        run_migrations(&mut first).context("running migrations")?;
-        let repaired = aggregates::repair(&mut first).context("rebuilding aggregates")?;
+        // Migrations and the repair of aggregates a migration or a cut-short
+        // load left behind, under one lock: instances starting together on
+        // PostgreSQL take turns, and the second finds nothing left to do.
+        let repaired = with_start_lock(&mut first, |conn| {
+            run_migrations(conn).context("running migrations")?;
+            aggregates::repair(conn).context("rebuilding aggregates")
+        })?;
         if !repaired.is_empty() {
             tracing::warn!(surveys = ?repaired, "aggregates were rebuilt from stored responses");
         }
@@ -88,23 +93,30 @@ impl Store {
     }
 }
 
-/// Runs pending migrations; on PostgreSQL under an advisory lock.
+/// Runs `work` holding PostgreSQL's start-up advisory lock (SQLite: its own
+/// write lock serialises writers already).
+fn with_start_lock<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(c)?;
+    }
+    let outcome = work(conn);
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(c)?;
+    }
+    outcome
+}
+
+/// Runs pending migrations (the `migrate` command; `Store::open` runs them
+/// under the start-up lock).
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     match conn {
-        DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(|e| anyhow::anyhow!(e))?;
-        }
-        DbConnection::Pg(c) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
-                .execute(c)?;
-            let outcome = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
-                .execute(c)?;
-            outcome.map_err(|e| anyhow::anyhow!(e))?;
-        }
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
     }
-    Ok(())
+    .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Reverts every migration (tests check up → down → up).

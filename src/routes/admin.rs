@@ -210,25 +210,24 @@ pub struct SurveyPatch {
 
 /// `PATCH /api/v1/surveys/{slug}`: open or close; open to all or by invitation.
 pub async fn patch_survey(
-    _admin: Admin,
+    AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
-    slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let patch: SurveyPatch = json_body(&req, payload, &settings).await?;
-    let slug = slug.into_inner();
     let survey = with_conn(&store, move |conn| {
-        let survey = surveys::find_by_slug(conn, &slug)?
-            .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
-        if let Some(status) = patch.status {
-            surveys::set_status(conn, survey.id, status)?;
-        }
-        if let Some(access) = patch.access {
-            surveys::set_access(conn, survey.id, access)?;
-        }
-        surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
+        conn.transaction(|conn| {
+            if let Some(status) = patch.status {
+                surveys::set_status(conn, survey.id, status)?;
+            }
+            if let Some(access) = patch.access {
+                surveys::set_access(conn, survey.id, access)?;
+            }
+            surveys::find_by_slug(conn, &survey.definition.slug)?
+                .ok_or_else(|| AppError::NotFound("vanished".into()))
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))

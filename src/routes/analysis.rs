@@ -51,13 +51,17 @@ fn single_values(pairs: Vec<(String, String)>) -> AppResult<HashMap<String, Stri
     ))
 }
 
-fn cache_control(caller: &Caller) -> (header::HeaderName, &'static str) {
+/// Public answers may be cached, exact ones never; the same URL answers
+/// differently with a token, so caches must key on it.
+fn cached(caller: &Caller, response: &mut actix_web::HttpResponseBuilder) {
     let value = if caller.is_public() {
         "public, max-age=300"
     } else {
         "private, no-store"
     };
-    (header::CACHE_CONTROL, value)
+    response
+        .insert_header((header::CACHE_CONTROL, value))
+        .insert_header((header::VARY, "Authorization"));
 }
 
 /// `GET /api/v1/surveys/{slug}/series`
@@ -77,9 +81,9 @@ pub async fn get_series(
         move |r, c| r.series_json(c, &query),
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(cache_control(&caller))
-        .json(body))
+    let mut response = HttpResponse::Ok();
+    cached(&caller, &mut response);
+    Ok(response.json(body))
 }
 
 /// `GET /api/v1/surveys/{slug}/series.csv`
@@ -91,7 +95,7 @@ pub async fn get_series_csv(
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let query = single_values(query.into_inner())?;
-    let (file, body) = read(
+    let csv = read(
         &caller,
         &store,
         &settings,
@@ -99,14 +103,21 @@ pub async fn get_series_csv(
         move |r, c| r.series_csv(c, &query),
     )
     .await?;
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    cached(&caller, &mut response);
+    // The CSV's columns are fixed: what meta says goes in headers.
+    Ok(response
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file}\""),
+            format!("attachment; filename=\"{}\"", csv.file),
         ))
-        .insert_header(cache_control(&caller))
-        .body(body))
+        .insert_header(("X-Data-Version", csv.data_version.to_string()))
+        .insert_header((
+            "X-Perturbed",
+            if caller.is_public() { "true" } else { "false" },
+        ))
+        .body(csv.body))
 }
 
 /// `GET /api/v1/surveys/{slug}/shifts`
@@ -126,9 +137,9 @@ pub async fn get_shifts(
         move |r, c| r.shifts(c, &query),
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(cache_control(&caller))
-        .json(body))
+    let mut response = HttpResponse::Ok();
+    cached(&caller, &mut response);
+    Ok(response.json(body))
 }
 
 /// `GET /api/v1/surveys/{slug}/changepoints`
@@ -148,7 +159,7 @@ pub async fn get_changepoints(
         move |r, c| r.changepoints(c, &query),
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(cache_control(&caller))
-        .json(body))
+    let mut response = HttpResponse::Ok();
+    cached(&caller, &mut response);
+    Ok(response.json(body))
 }

@@ -201,7 +201,7 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, answers: Answers, unit_weights:
         return;
     }
     let weights = prior_weights(prior, tally.values.len());
-    let e = pick(&distribution(n), Draws(u64::from(tally.key)).unit());
+    let e = noise(n, tally.key);
     let (removals, additions) = plan(n, e);
     let mut draws = Draws(mix(tally.key, salt));
     let mut weight_factors = Draws(mix(tally.key, salt ^ 0x5745_4947_4854));
@@ -225,7 +225,7 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, answers: Answers, unit_weights:
                     tally.answered.add(-1, -w.0, -w.1);
                 }
             }
-            Answers::Many => {
+            Answers::Many(_) => {
                 let k = tick_count(own_ticks, &mut draws);
                 for _ in 0..k {
                     remove_value(tally, &mut draws);
@@ -248,19 +248,27 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, answers: Answers, unit_weights:
         } else {
             mean_weight * (0.5 + weight_factors.unit())
         };
-        let k = match answers {
-            Answers::One => 1,
-            Answers::Many => tick_count(prior_ticks, &mut draws),
+        let (k, alone) = match answers {
+            Answers::One => (1, &[][..]),
+            Answers::Many(alone) => (tick_count(prior_ticks, &mut draws), alone),
         };
         let mut chosen: Vec<usize> = Vec::with_capacity(k);
         for _ in 0..k {
-            // Distinct options: a few redraws, then fewer ticks.
+            // Distinct options, none ticked alone beside others: a few
+            // redraws, then fewer ticks.
+            let allowed = |v: &usize| {
+                let single = alone.get(*v).copied().unwrap_or(false);
+                !chosen.contains(v) && (chosen.is_empty() || !single)
+            };
             if let Some(v) = (0..8)
                 .map(|_| pick_index(&weights, draws.unit()))
-                .find(|v| !chosen.contains(v))
+                .find(allowed)
             {
                 chosen.push(v);
                 tally.values[v].add(1, w, w * w);
+                if alone.get(v).copied().unwrap_or(false) {
+                    break;
+                }
             }
         }
         tally.answered.add(1, w, w * w);
@@ -269,13 +277,15 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, answers: Answers, unit_weights:
 
 /// How a question's answers are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answers {
+pub enum Answers<'a> {
     /// One value per respondent: the values' counts add up to those who answered.
     One,
     /// Any number of ticked options (multi-choice): a respondent taken out or
     /// made up carries several ticks, so that neither the ticks per respondent
-    /// nor any other statistic of the cell survives exactly.
-    Many,
+    /// nor any other statistic of the cell survives exactly. The flags mark
+    /// options ticked alone ("none", "don't know"): a made-up respondent who
+    /// draws one ticks nothing else.
+    Many(&'a [bool]),
 }
 
 /// Ticks of a made-up or removed multi-choice respondent: uniform on 1..=K
@@ -475,7 +485,7 @@ mod tests {
                 w: 20.0,
                 w2: 40.0,
             };
-            perturb(&mut t, &Tally::new(6), Answers::Many, true, 3);
+            perturb(&mut t, &Tally::new(6), Answers::Many(&[false; 6]), true, 3);
             if t.answered.n > 0 {
                 cells += 1;
                 let extra = t.values.iter().map(|v| v.n).sum::<i64>() - t.answered.n;
@@ -484,6 +494,31 @@ mod tests {
             assert!(t.values.iter().all(|v| v.n >= 0));
         }
         assert!((kept as f64) < 0.35 * cells as f64, "{kept} of {cells}");
+        // A made-up respondent who ticks an option meant alone ticks nothing else.
+        let alone = [false, false, false, false, false, true];
+        for key in 0..500u32 {
+            let mut t = tally(&[0, 0, 0, 0, 0, 0], key.wrapping_mul(2_654_435_761));
+            t.values[0] = Entry {
+                n: 10,
+                w: 10.0,
+                w2: 10.0,
+            };
+            t.answered = Entry {
+                n: 10,
+                w: 10.0,
+                w2: 10.0,
+            };
+            let prior = tally(&[5, 5, 5, 5, 5, 50], 0);
+            perturb(&mut t, &prior, Answers::Many(&alone), true, 3);
+            // Those who ticked "none" ticked nothing else, so they and the
+            // ticks of the others never outnumber the respondents.
+            let others = t.values[..5].iter().map(|v| v.n).sum::<i64>();
+            assert!(
+                t.values[5].n + others.min(1) <= t.answered.n.max(1),
+                "{t:?}"
+            );
+            assert!(t.values[5].n <= t.answered.n, "{t:?}");
+        }
     }
 
     #[test]

@@ -123,6 +123,8 @@ pub fn estimate(m: &Moments, period_n: i64, interval: Interval) -> Estimate {
 
 /// The Wilson score interval for a share p at sample size m.
 pub fn wilson(p: f64, m: f64) -> (f64, f64) {
+    // A share is in [0, 1]; guard against rounding just outside it.
+    let p = p.clamp(0.0, 1.0);
     let z2 = Z95 * Z95;
     let denominator = 1.0 + z2 / m;
     let centre = (p + z2 / (2.0 * m)) / denominator;
