@@ -379,10 +379,18 @@ pub fn read_weights(
     } else {
         (NaiveDate::MIN, NaiveDate::MAX)
     };
-    let mut everyone =
-        aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b, ctx.audience.last_day())?;
+    // Everyone-sums are kept per month: for the public, none of the month
+    // still running is read at all (not even the time a request takes may
+    // depend on today's answers).
+    let last_day = ctx.audience.last_day();
+    let up_to = if ctx.audience.completed_periods_only() {
+        let next = disclosure::last_completed_piece(last_day) + chrono::Duration::days(1);
+        aggregate::month_start(next) - chrono::Duration::days(1)
+    } else {
+        last_day
+    };
+    let mut everyone = aggregates::pieces_raw(conn, ctx.survey.id, EVERYONE, a, b, up_to)?;
     if ctx.audience.completed_periods_only() {
-        let last_day = ctx.audience.last_day();
         let open = |rake: RakePeriod| weighting::period_end(rake, ctx.waves) > last_day;
         // Open periods are raked on whole pieces of time only: raking on every
         // day up to yesterday would move published weights each night, and

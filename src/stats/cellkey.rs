@@ -242,6 +242,9 @@ pub fn perturb(tally: &mut Tally, prior: &Tally, answers: Answers, unit_weights:
             tally.answered = Entry::default();
         }
     }
+    if let Answers::Many(_) = answers {
+        cap_ticks(tally);
+    }
     for _ in 0..additions {
         let w = if unit_weights {
             1.0
@@ -286,6 +289,27 @@ pub enum Answers<'a> {
     /// options ticked alone ("none", "don't know"): a made-up respondent who
     /// draws one ticks nothing else.
     Many(&'a [bool]),
+}
+
+/// No option keeps more ticks than respondents remain: ticks of respondents
+/// taken out must not outlive them (a cell emptied of respondents but still
+/// showing ticks would show only real ones).
+fn cap_ticks(tally: &mut Tally) {
+    let left = tally.answered.n.max(0);
+    for entry in tally.values.iter_mut() {
+        if entry.n > left {
+            if left == 0 {
+                *entry = Entry::default();
+            } else {
+                let keep = left as f64 / entry.n as f64;
+                *entry = Entry {
+                    n: left,
+                    w: entry.w * keep,
+                    w2: entry.w2 * keep,
+                };
+            }
+        }
+    }
 }
 
 /// Ticks of a made-up or removed multi-choice respondent: uniform on 1..=K
@@ -494,6 +518,17 @@ mod tests {
             assert!(t.values.iter().all(|v| v.n >= 0));
         }
         assert!((kept as f64) < 0.35 * cells as f64, "{kept} of {cells}");
+        // A cell emptied of respondents keeps no ticks; no option outnumbers them.
+        for key in 0..2000u32 {
+            let mut t = tally(&[2, 2, 1, 0, 0, 0], key.wrapping_mul(2_654_435_761));
+            t.answered = Entry {
+                n: 2,
+                w: 2.0,
+                w2: 2.0,
+            };
+            perturb(&mut t, &Tally::new(6), Answers::Many(&[false; 6]), true, 3);
+            assert!(t.values.iter().all(|v| v.n <= t.answered.n), "{t:?}");
+        }
         // A made-up respondent who ticks an option meant alone ticks nothing else.
         let alone = [false, false, false, false, false, true];
         for key in 0..500u32 {
