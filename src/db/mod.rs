@@ -119,6 +119,15 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!(e))
 }
 
+/// Reverts the newest migration (tests check an upgrade from the release before).
+pub fn revert_last_migration(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Reverts every migration (tests check up → down → up).
 pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     match conn {

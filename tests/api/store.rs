@@ -166,6 +166,54 @@ fn up_down_up(backend: Backend) {
     assert_eq!(columns(&mut conn), before);
 }
 
+/// A store of the release before record keys: its responses get keys and its
+/// aggregates are rebuilt with key sums at the next start, equal to a scan.
+fn an_older_store_gets_record_keys_and_rebuilt_aggregates(backend: Backend) {
+    let Some(test_store) = TestStore::new(backend) else {
+        return;
+    };
+    let store = Store::open(&test_store.url).unwrap();
+    let mut conn = store.get().unwrap();
+    let id = db::seed::load_demo(&mut conn, 300, 7, |_| {}).unwrap();
+    drop(conn);
+    drop(store);
+    let mut conn = test_store.connect();
+    db::revert_last_migration(&mut conn).unwrap();
+    drop(conn);
+    let store = Store::open(&test_store.url).unwrap();
+    let mut conn = store.get().unwrap();
+    let keys: Vec<i64> = db::schema::responses::table
+        .select(db::schema::responses::record_key)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(keys.len(), 300);
+    assert!(
+        keys.iter().filter(|k| **k == 0).count() <= 1,
+        "keys assigned"
+    );
+    assert!(keys.iter().all(|k| (0..1 << 32).contains(k)));
+    let survey = db::surveys::find_by_slug(&mut conn, "digital-trust")
+        .unwrap()
+        .unwrap();
+    let kept = db::aggregates::stored(&mut conn, id).unwrap();
+    let scratch = db::aggregates::scan(&mut conn, id, &survey.definition).unwrap();
+    assert_eq!(kept.entries().len(), scratch.entries().len());
+    for (a, b) in kept.entries().iter().zip(scratch.entries()) {
+        assert_eq!((&a.0, a.1, a.4), (&b.0, b.1, b.4));
+    }
+    assert!(kept.entries().iter().any(|e| e.4 != 0), "key sums kept");
+}
+
+#[test]
+fn an_older_store_gets_record_keys_and_rebuilt_aggregates_on_sqlite() {
+    an_older_store_gets_record_keys_and_rebuilt_aggregates(Backend::Sqlite);
+}
+
+#[test]
+fn an_older_store_gets_record_keys_and_rebuilt_aggregates_on_postgres() {
+    an_older_store_gets_record_keys_and_rebuilt_aggregates(Backend::Postgres);
+}
+
 #[test]
 fn migrations_go_up_down_and_up_again_on_sqlite() {
     up_down_up(Backend::Sqlite);
