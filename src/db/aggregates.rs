@@ -472,6 +472,9 @@ pub fn rebuild(conn: &mut DbConnection, survey_id: i32, def: &SurveyDefinition) 
     })
 }
 
+/// (id, survey, date, wave, base weight, record key, answers) of a response.
+type ScannedResponse = (String, i32, NaiveDate, Option<i32>, f64, i64, String);
+
 /// The aggregates of every stored response, computed from scratch.
 pub fn scan(
     conn: &mut DbConnection,
@@ -484,7 +487,7 @@ pub fn scan(
         // Walks the primary key alone and skips other surveys' rows here: with
         // the survey in the WHERE clause SQLite picks the (survey, submission)
         // index and sorts every chunk, which made a 1M rebuild take minutes.
-        let rows: Vec<(String, i32, NaiveDate, Option<i32>, f64, i64, String)> = responses::table
+        let rows: Vec<ScannedResponse> = responses::table
             .filter(responses::id.gt(&after))
             .order(responses::id)
             .limit(10_000)
