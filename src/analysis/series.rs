@@ -374,11 +374,19 @@ pub fn read_weights(
     if !weighted {
         return weighting::weights(ctx.survey, ctx.targets, ctx.waves, &[], false).map_err(corrupt);
     }
-    let (a, b) = if ctx.waves.is_empty() {
-        (month_from, month_to)
-    } else {
-        (NaiveDate::MIN, NaiveDate::MAX)
-    };
+    // A wave is raked as a whole: widen to every month of the waves that
+    // touch the range (not the survey's whole history).
+    let month_end = weighting::period_end(RakePeriod::Month(month_to), ctx.waves);
+    let touching = ctx
+        .waves
+        .iter()
+        .filter(|w| w.opens <= month_end && w.closes >= month_from);
+    let (a, b) = touching.fold((month_from, month_to), |(a, b), w| {
+        (
+            a.min(aggregate::month_start(w.opens)),
+            b.max(aggregate::month_start(w.closes)),
+        )
+    });
     // Everyone-sums are kept per month: for the public, none of the month
     // still running is read at all (not even the time a request takes may
     // depend on today's answers).
