@@ -62,6 +62,8 @@ pub struct Point {
 pub struct PeriodSums {
     pub groups: Vec<Moments>,
     pub total_n: i64,
+    /// Valid answers outside every group of a breakdown.
+    pub residual_n: i64,
     /// Every raking period that fed it was raked.
     pub raked: bool,
     pub any: bool,
@@ -107,6 +109,14 @@ impl Atoms {
     /// Is this the tally of everyone (the period's whole n)?
     pub fn is_everyone(&self, group: usize) -> bool {
         group == self.everyone()
+    }
+
+    /// The index of the residual of a breakdown: those in no group (a
+    /// non-substantive or missing answer to the breakdown question). Kept as
+    /// an atom of its own, so that secondary suppression weighs a perturbed
+    /// residual, not the difference of separately perturbed totals.
+    pub fn residual(&self) -> usize {
+        self.groups.len() + 1
     }
 
     /// The tally of everyone in an atom's time (made-up answers follow it).
@@ -170,7 +180,7 @@ impl<'a> AtomBuilder<'a> {
         let group = if self.atoms.shared_total {
             None
         } else {
-            self.group(cell)
+            Some(self.group(cell).unwrap_or(self.atoms.residual()))
         };
         let measure = self.measure;
         self.row.clear();
@@ -413,12 +423,21 @@ pub fn read_weights(
             .chain([aggregate::month_start(last_day)])
             .min()
             .unwrap_or(last_day);
-        if open_from <= frontier {
+        // Day rows fill in what the month rows above leave out: open periods up
+        // to the frontier, and a wave that closed in the running month (its
+        // days are all complete), never today.
+        let start = open_from.min(up_to + chrono::Duration::days(1));
+        if start <= last_day {
             for (day, wave_id, cell, sums) in
-                aggregates::days(conn, ctx.survey.id, EVERYONE, open_from, frontier)?
+                aggregates::days(conn, ctx.survey.id, EVERYONE, start, last_day)?
             {
                 let rake = RakePeriod::of(day, wave_id);
-                if !open(rake) {
+                let wanted = if open(rake) {
+                    day <= frontier
+                } else {
+                    day > up_to
+                };
+                if !wanted {
                     continue;
                 }
                 let month = aggregate::month_start(day);
@@ -451,6 +470,7 @@ fn period_sums(
         .map(|_| PeriodSums {
             groups: vec![Moments::default(); atoms.groups.len()],
             total_n: 0,
+            residual_n: 0,
             raked: weighted,
             any: false,
         })
@@ -473,6 +493,8 @@ fn period_sums(
         }
         if *group < atoms.groups.len() {
             slot.groups[*group].merge(&m);
+        } else if *group == atoms.residual() {
+            slot.residual_n += m.n;
         }
     }
     sums
@@ -494,6 +516,7 @@ fn estimate_points(
     for (i, start) in starts.iter().enumerate() {
         let window = &sums[i.saturating_sub(spec.smooth - 1)..=i];
         let total_n: i64 = window.iter().map(|s| s.total_n).sum();
+        let residual_n: i64 = window.iter().map(|s| s.residual_n).sum();
         let raked = weighted && window.iter().all(|s| s.raked || !s.any);
         let pooled: Vec<Moments> = (0..groups.len())
             .map(|gi| {
@@ -509,7 +532,7 @@ fn estimate_points(
             total_n,
             measure.interval(),
             ctx.min_cell,
-            spec.by.is_some(),
+            spec.by.is_some().then_some(residual_n),
         );
         for ((e, suppressed), group) in row.into_iter().zip(groups) {
             points.push(disclosure::point(

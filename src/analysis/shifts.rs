@@ -266,7 +266,7 @@ pub fn compute(
             vec![Moments::default(); groups.len()],
             vec![Moments::default(); groups.len()],
         ];
-        let mut totals = [0i64; 2];
+        let (mut totals, mut residuals) = ([0i64; 2], [0i64; 2]);
         for ((time, group), tally) in &atoms.tallies {
             let side = time.2 as usize;
             let m = atom_moments(&measure, tally, atoms.everyone_at(*time), &ctx.audience);
@@ -275,6 +275,8 @@ pub fn compute(
             }
             if *group < groups.len() {
                 moments[side][*group].merge(&m);
+            } else if *group == atoms.residual() {
+                residuals[side] += m.n;
             }
         }
         let raked = [
@@ -288,7 +290,7 @@ pub fn compute(
                     totals[side],
                     measure.interval(),
                     ctx.min_cell,
-                    spec.by.is_some(),
+                    spec.by.is_some().then_some(residuals[side]),
                 )
             })
             .collect();

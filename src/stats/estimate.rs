@@ -139,15 +139,15 @@ pub fn too_small(e: &Estimate, min_cell: u32) -> bool {
 
 /// Estimates every group of one period and marks what must be hidden: primary
 /// suppression per cell, then secondary suppression across the groups of a
-/// breakdown (`breakdown` false: a single cell, nothing to protect across).
-/// The residual — the period's valid answers outside every group — counts as
-/// a hidden group when 0 < n < `min_cell`.
+/// breakdown (`residual` None: a single cell, nothing to protect across).
+/// The residual — the n of the period's valid answers outside every group —
+/// counts as a hidden group when 0 < n < `min_cell`.
 pub fn estimate_period(
     groups: &[Moments],
     period_n: i64,
     interval: Interval,
     min_cell: u32,
-    breakdown: bool,
+    residual: Option<i64>,
 ) -> Vec<(Estimate, bool)> {
     let mut row: Vec<(Estimate, bool)> = groups
         .iter()
@@ -157,8 +157,7 @@ pub fn estimate_period(
             (e, suppressed)
         })
         .collect();
-    if breakdown {
-        let residual = period_n - groups.iter().map(|m| m.n).sum::<i64>();
+    if let Some(residual) = residual {
         let residual_hidden = residual > 0 && residual < i64::from(min_cell);
         let mut flags: Vec<(i64, bool)> = row.iter().map(|(e, s)| (e.n, *s)).collect();
         secondary_suppression(&mut flags, residual_hidden);
