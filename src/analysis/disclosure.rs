@@ -13,7 +13,7 @@ use crate::stats::estimate::Estimate;
 use crate::survey::Role;
 
 /// Said in every public `meta`.
-pub const PERTURBATION_NOTE: &str = "Public figures are perturbed (cell-key method): each piece of time (an ISO week cut at month ends) and group gains or loses up to 3 respondents and has one more swapped for a made-up answer, drawn from a key fixed for that set of respondents, so repeating or differencing requests cannot single anyone out. A shown mean or share moves by a small fraction of its 95% interval. Figures cover completed periods up to yesterday in the survey's time zone. Exact figures need a researcher token.";
+pub const PERTURBATION_NOTE: &str = "Public figures are perturbed (cell-key method): each piece of time (an ISO week cut at month ends) and group gains or loses up to 3 respondents and has one more swapped for a made-up answer, drawn from a key fixed for that set of respondents, so repeating or differencing requests cannot single anyone out. A shown mean or share typically moves by under a tenth of its 95% half-interval (rarely more than half of it, in the smallest cells). Figures cover completed periods up to yesterday in the survey's time zone. Exact figures need a researcher token.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
