@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod limits;
 pub mod openapi;
 pub mod pages;

@@ -171,6 +171,16 @@ pub fn document() -> Value {
             }, None, json!({
                 "200": ok("Both windows' estimates, the difference with its 95% CI, z and p, per event (and group)", json!({"type": "object", "properties": {"meta": {"type": "object"}, "shifts": {"type": "array", "items": {"type": "object"}}}})),
                 "401": error("Unknown or revoked token"), "403": error("A parameter only researchers may use"), "404": survey_404, "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},
+            "/api/v1/surveys/{slug}/responses.csv": {"get": op("Microdata: one row per response, streamed (researcher or admin)", true, vec![
+                slug(),
+                query("from", json!({"type": "string", "format": "date"}), "first submitted date, inclusive"),
+                query("to", json!({"type": "string", "format": "date"}), "last submitted date, inclusive"),
+                query("wave", json!({"type": "string"}), "a wave's label"),
+                query("include_text", json!({"type": "boolean", "default": false}), "add the free-text columns"),
+            ], None, json!({
+                "200": {"description": "response_id,submitted_date,wave,lang,base_weight,weight, then each question in survey order (multi-choice as CODE__OPTION 0/1); ordered by date, then id",
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
+                "404": survey_404, "422": error("Parameters that do not fit the survey")}))},
             "/api/v1/surveys/{slug}/changepoints": {"get": optional_auth(op("Exploratory change points of a series (PELT)", false, series_params(), None, json!({
                 "200": ok("Per group: segments with pooled estimates and intervals, shift sizes, the penalty", json!({"type": "object", "properties": {"meta": {"type": "object"}, "groups": {"type": "array", "items": {"type": "object"}}}})),
                 "401": error("Unknown or revoked token"), "403": error("A parameter only researchers may use"), "404": survey_404, "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},

@@ -185,3 +185,46 @@ pub fn delete(conn: &mut DbConnection, survey_id: i32, id: &str) -> QueryResult<
     .execute(conn)?;
     Ok(removed > 0)
 }
+
+/// (id, date, wave id, language, base weight, answers) of one response.
+pub type ExportRow = (String, NaiveDate, Option<i32>, String, f64, String);
+
+/// The next page of a survey's responses in export order (date, then id)
+/// after `after`, within [from, to] and the wave if one is named.
+pub fn export_page(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    after: Option<&(NaiveDate, String)>,
+    range: (NaiveDate, NaiveDate),
+    wave: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<ExportRow>> {
+    let mut query = responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::submitted_date.between(range.0, range.1))
+        .into_boxed();
+    if let Some(wave) = wave {
+        query = query.filter(responses::wave_id.eq(wave));
+    }
+    if let Some((date, id)) = after {
+        query = query.filter(
+            responses::submitted_date
+                .gt(*date)
+                .or(responses::submitted_date
+                    .eq(*date)
+                    .and(responses::id.gt(id.clone()))),
+        );
+    }
+    query
+        .order((responses::submitted_date, responses::id))
+        .limit(limit)
+        .select((
+            responses::id,
+            responses::submitted_date,
+            responses::wave_id,
+            responses::lang,
+            responses::base_weight,
+            responses::answers,
+        ))
+        .load(conn)
+}

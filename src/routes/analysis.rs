@@ -2,16 +2,14 @@
 //! Public callers see perturbed figures of completed periods; a researcher
 //! token sees exact figures and today (see `analysis::disclosure`).
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::analysis::service::{self, Reader};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
-use crate::error::{AppError, AppResult, Detail};
-use crate::routes::{Caller, with_conn};
+use crate::error::AppResult;
+use crate::routes::{Caller, single_values, with_conn};
 
 /// Runs `work` with a reader for the survey, off the async workers.
 async fn read<T: Send + 'static>(
@@ -27,28 +25,6 @@ async fn read<T: Send + 'static>(
         work(&Reader::new(&loaded, public, min_cell), conn)
     })
     .await
-}
-
-/// Query parameters by name; a name given twice is refused rather than one
-/// of its values silently chosen.
-fn single_values(pairs: Vec<(String, String)>) -> AppResult<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    let mut repeated = Vec::new();
-    for (name, value) in pairs {
-        if out.insert(name.clone(), value).is_some() && !repeated.contains(&name) {
-            repeated.push(name);
-        }
-    }
-    if repeated.is_empty() {
-        return Ok(out);
-    }
-    Err(AppError::invalid(
-        "a parameter is given more than once",
-        repeated
-            .into_iter()
-            .map(|name| Detail::field(name, "repeated", "give each parameter once"))
-            .collect(),
-    ))
 }
 
 /// Public answers may be cached, exact ones never; the same URL answers

@@ -2,6 +2,7 @@
 
 mod admin;
 mod analysis;
+mod export;
 mod ops;
 mod read;
 mod respond;
@@ -76,6 +77,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/surveys/{slug}/changepoints")
                 .route(web::get().to(analysis::get_changepoints)),
         )
+        // researchers
+        .service(
+            resource("/api/v1/surveys/{slug}/responses.csv")
+                .route(web::get().to(export::get_microdata)),
+        )
         // admins
         .service(
             resource("/api/v1/surveys/{slug}/waves")
@@ -107,6 +113,30 @@ async fn method_not_allowed(req: HttpRequest) -> AppResult<actix_web::HttpRespon
 /// Any path the service does not have.
 pub async fn not_found() -> AppResult<actix_web::HttpResponse> {
     Err(AppError::NotFound("no such resource".into()))
+}
+
+/// Query parameters by name; a name given twice is refused rather than one
+/// of its values silently chosen.
+pub fn single_values(
+    pairs: Vec<(String, String)>,
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    let mut repeated = Vec::new();
+    for (name, value) in pairs {
+        if out.insert(name.clone(), value).is_some() && !repeated.contains(&name) {
+            repeated.push(name);
+        }
+    }
+    if repeated.is_empty() {
+        return Ok(out);
+    }
+    Err(AppError::invalid(
+        "a parameter is given more than once",
+        repeated
+            .into_iter()
+            .map(|name| crate::error::Detail::field(name, "repeated", "give each parameter once"))
+            .collect(),
+    ))
 }
 
 /// Runs store work on the blocking pool, inside the caller's log span.
@@ -181,6 +211,24 @@ impl actix_web::FromRequest for Caller {
         Box::pin(async move {
             let store = store_of(&req)?;
             Ok(Caller(caller_role(&req, &store).await?))
+        })
+    }
+}
+
+/// A researcher (or admin) caller: as an extractor, 401 without a live token.
+pub struct Researcher;
+
+impl actix_web::FromRequest for Researcher {
+    type Error = AppError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let store = store_of(&req)?;
+            require(&req, &store, Role::Researcher)
+                .await
+                .map(|_| Researcher)
         })
     }
 }

@@ -6,6 +6,7 @@ mod analysis;
 mod browser;
 mod differential;
 mod disclosure;
+mod exports;
 mod helpers;
 mod hostile;
 mod naive;
