@@ -199,9 +199,14 @@ pub fn export_page(
     wave: Option<i32>,
     limit: i64,
 ) -> QueryResult<Vec<ExportRow>> {
+    // One lower bound on the date, the later of `from` and the page's last
+    // day, so that the (survey, date, id) index range starts there: with two
+    // bounds SQLite took the looser one and re-read every earlier row for
+    // every page.
+    let from = after.map_or(range.0, |(date, _)| range.0.max(*date));
     let mut query = responses::table
         .filter(responses::survey_id.eq(survey_id))
-        .filter(responses::submitted_date.between(range.0, range.1))
+        .filter(responses::submitted_date.between(from, range.1))
         .into_boxed();
     if let Some(wave) = wave {
         query = query.filter(responses::wave_id.eq(wave));
@@ -210,9 +215,7 @@ pub fn export_page(
         query = query.filter(
             responses::submitted_date
                 .gt(*date)
-                .or(responses::submitted_date
-                    .eq(*date)
-                    .and(responses::id.gt(id.clone()))),
+                .or(responses::id.gt(id.clone())),
         );
     }
     query
