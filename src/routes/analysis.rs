@@ -2,8 +2,11 @@
 //! Public callers see perturbed figures of completed periods; a researcher
 //! token sees exact figures and today (see `analysis::disclosure`).
 
+use std::collections::HashMap;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use serde_json::Value;
 
 use crate::analysis::service::{self, Reader};
 use crate::config::Settings;
@@ -40,6 +43,27 @@ fn cached(caller: &Caller, response: &mut actix_web::HttpResponseBuilder) {
         .insert_header((header::VARY, "Authorization"));
 }
 
+/// One JSON answer of the analysis service, cached as the caller allows.
+async fn answer_json(
+    caller: Caller,
+    store: &Store,
+    settings: &Settings,
+    slug: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+    figures: impl FnOnce(&Reader, &mut DbConnection, &HashMap<String, String>) -> AppResult<Value>
+    + Send
+    + 'static,
+) -> AppResult<HttpResponse> {
+    let query = single_values(query.into_inner())?;
+    let body = read(&caller, store, settings, slug.into_inner(), move |r, c| {
+        figures(r, c, &query)
+    })
+    .await?;
+    let mut response = HttpResponse::Ok();
+    cached(&caller, &mut response);
+    Ok(response.json(body))
+}
+
 /// `GET /api/v1/surveys/{slug}/series`
 pub async fn get_series(
     caller: Caller,
@@ -48,18 +72,10 @@ pub async fn get_series(
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = single_values(query.into_inner())?;
-    let body = read(
-        &caller,
-        &store,
-        &settings,
-        slug.into_inner(),
-        move |r, c| r.series_json(c, &query),
-    )
-    .await?;
-    let mut response = HttpResponse::Ok();
-    cached(&caller, &mut response);
-    Ok(response.json(body))
+    answer_json(caller, &store, &settings, slug, query, |r, c, q| {
+        r.series_json(c, q)
+    })
+    .await
 }
 
 /// `GET /api/v1/surveys/{slug}/series.csv`
@@ -104,18 +120,10 @@ pub async fn get_shifts(
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = single_values(query.into_inner())?;
-    let body = read(
-        &caller,
-        &store,
-        &settings,
-        slug.into_inner(),
-        move |r, c| r.shifts(c, &query),
-    )
-    .await?;
-    let mut response = HttpResponse::Ok();
-    cached(&caller, &mut response);
-    Ok(response.json(body))
+    answer_json(caller, &store, &settings, slug, query, |r, c, q| {
+        r.shifts(c, q)
+    })
+    .await
 }
 
 /// `GET /api/v1/surveys/{slug}/changepoints`
@@ -126,16 +134,8 @@ pub async fn get_changepoints(
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = single_values(query.into_inner())?;
-    let body = read(
-        &caller,
-        &store,
-        &settings,
-        slug.into_inner(),
-        move |r, c| r.changepoints(c, &query),
-    )
-    .await?;
-    let mut response = HttpResponse::Ok();
-    cached(&caller, &mut response);
-    Ok(response.json(body))
+    answer_json(caller, &store, &settings, slug, query, |r, c, q| {
+        r.changepoints(c, q)
+    })
+    .await
 }

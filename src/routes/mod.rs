@@ -192,6 +192,25 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
+/// `FromRequest` for an extractor that needs the request and the store: the
+/// boilerplate once, each extractor's rule in one line.
+macro_rules! extractor {
+    ($ty:ty, |$req:ident, $store:ident| $body:expr) => {
+        impl actix_web::FromRequest for $ty {
+            type Error = AppError;
+            type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+            fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+                let $req = req.clone();
+                Box::pin(async move {
+                    let $store = store_of(&$req)?;
+                    $body
+                })
+            }
+        }
+    };
+}
+
 /// Who calls: anonymous (the public) or the role of a live token. As an
 /// extractor it answers 401 for a token that is unknown, revoked or unreadable.
 pub struct Caller(pub Option<Role>);
@@ -202,53 +221,26 @@ impl Caller {
     }
 }
 
-impl actix_web::FromRequest for Caller {
-    type Error = AppError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let store = store_of(&req)?;
-            Ok(Caller(caller_role(&req, &store).await?))
-        })
-    }
-}
+extractor!(Caller, |req, store| Ok(Caller(
+    caller_role(&req, &store).await?
+)));
 
 /// A researcher (or admin) caller: as an extractor, 401 without a live token.
 pub struct Researcher;
 
-impl actix_web::FromRequest for Researcher {
-    type Error = AppError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let store = store_of(&req)?;
-            require(&req, &store, Role::Researcher)
-                .await
-                .map(|_| Researcher)
-        })
-    }
-}
+extractor!(Researcher, |req, store| {
+    require(&req, &store, Role::Researcher)
+        .await
+        .map(|_| Researcher)
+});
 
 /// An admin caller: as an extractor, 401 without a live token and 403 for a
 /// token of a lower role.
 pub struct Admin;
 
-impl actix_web::FromRequest for Admin {
-    type Error = AppError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let store = store_of(&req)?;
-            require(&req, &store, Role::Admin).await.map(|_| Admin)
-        })
-    }
-}
+extractor!(Admin, |req, store| {
+    require(&req, &store, Role::Admin).await.map(|_| Admin)
+});
 
 /// The survey named by the path's `{slug}`: as an extractor, 404 when there
 /// is none.
@@ -273,32 +265,14 @@ async fn survey_of_path(req: &HttpRequest, store: &Store) -> AppResult<crate::su
     .await
 }
 
-impl actix_web::FromRequest for PathSurvey {
-    type Error = AppError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+extractor!(PathSurvey, |req, store| {
+    Ok(PathSurvey(survey_of_path(&req, &store).await?))
+});
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let store = store_of(&req)?;
-            Ok(PathSurvey(survey_of_path(&req, &store).await?))
-        })
-    }
-}
-
-impl actix_web::FromRequest for AdminSurvey {
-    type Error = AppError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let store = store_of(&req)?;
-            require(&req, &store, Role::Admin).await?;
-            Ok(AdminSurvey(survey_of_path(&req, &store).await?))
-        })
-    }
-}
+extractor!(AdminSurvey, |req, store| {
+    require(&req, &store, Role::Admin).await?;
+    Ok(AdminSurvey(survey_of_path(&req, &store).await?))
+});
 
 /// The role of the request's token: 401 without a live token, 403 below `needed`.
 pub async fn require(req: &HttpRequest, store: &Store, needed: Role) -> AppResult<Role> {
