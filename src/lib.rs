@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod analysis;
 pub mod auth;
+pub mod bulk;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -7,9 +7,14 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use std::io::Write;
+use trustpulse::analysis::service;
 use trustpulse::auth::Role;
 use trustpulse::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use trustpulse::db::{self, DatabaseUrl, Store};
+use trustpulse::export::import::{ImportError, Target, import_csv};
+use trustpulse::export::{Download, write_download};
+use trustpulse::submission::local_today;
 use trustpulse::telemetry;
 
 #[derive(Parser)]
@@ -53,6 +58,35 @@ enum Command {
         #[arg(long, default_value_t = 2024)]
         seed: u64,
     },
+    /// Write a researcher's download (the same bytes as the HTTP API) to a
+    /// file, with a progress bar, or to stdout.
+    Export {
+        what: ExportWhat,
+        #[arg(long)]
+        survey: String,
+        /// The file to write (a codebook ending in .json is written as JSON).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// The HTTP query parameters as NAME=VALUE: from, to, wave,
+        /// include_text for responses; question, metric, by, interval, … for series.
+        filters: Vec<String>,
+    },
+    /// Load responses from a CSV in the microdata format: every row is checked
+    /// and a file with a bad row stores nothing; stored response ids are skipped.
+    Import {
+        #[arg(long)]
+        survey: String,
+        file: std::path::PathBuf,
+    },
+}
+
+/// The downloads `export` writes.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportWhat {
+    Responses,
+    Series,
+    Codebook,
+    Datapackage,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +165,124 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&url)?;
             load_demo(&store, responses, seed)
         }
+        Command::Export {
+            what,
+            survey,
+            out,
+            filters,
+        } => {
+            let min_cell = Settings::from_env(url.clone(), DEFAULT_BIND.to_string())?.min_cell;
+            let store = Store::open(&url)?;
+            export(&store, what, &survey, out, &filters, min_cell)
+        }
+        Command::Import { survey, file } => {
+            let store = Store::open(&url)?;
+            import(&store, &survey, &file)
+        }
+    }
+}
+
+fn export(
+    store: &Store,
+    what: ExportWhat,
+    survey: &str,
+    out: Option<std::path::PathBuf>,
+    filters: &[String],
+    min_cell: u32,
+) -> anyhow::Result<()> {
+    let mut query = std::collections::HashMap::new();
+    for filter in filters {
+        let (name, value) = filter
+            .split_once('=')
+            .with_context(|| format!("{filter:?}: a filter is NAME=VALUE"))?;
+        if query.insert(name.to_string(), value.to_string()).is_some() {
+            anyhow::bail!("{name} is given twice");
+        }
+    }
+    let json = out
+        .as_ref()
+        .is_some_and(|p| p.extension().is_some_and(|e| e == "json"));
+    let what = match what {
+        ExportWhat::Responses => Download::Responses,
+        ExportWhat::Series => Download::Series,
+        ExportWhat::Codebook if json => Download::CodebookJson,
+        ExportWhat::Codebook => Download::CodebookCsv,
+        ExportWhat::Datapackage => Download::DataPackage,
+    };
+    let mut conn = store.get()?;
+    let loaded = service::load(&mut conn, survey)?;
+    match &out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let bar = ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
+                    .context("progress template")?,
+            );
+            bar.set_message(format!("writing {}", path.display()));
+            let mut sink = bar.wrap_write(std::io::BufWriter::with_capacity(1 << 16, file));
+            write_download(&mut conn, &loaded, what, &query, min_cell, &mut sink)?;
+            sink.flush()?;
+            bar.finish_and_clear();
+            eprintln!("wrote {} ({} bytes)", path.display(), bar.position());
+        }
+        None => {
+            let mut sink = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            write_download(&mut conn, &loaded, what, &query, min_cell, &mut sink)?;
+            sink.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn import(store: &Store, survey: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let mut conn = store.get()?;
+    let loaded = service::load(&mut conn, survey)?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let bar = ProgressBar::new(file.metadata()?.len()).with_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .context("progress template")?
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("importing {}", path.display()));
+    let target = Target {
+        survey: &loaded.survey,
+        waves: &loaded.waves,
+        today: local_today(&loaded.survey),
+    };
+    let started = std::time::Instant::now();
+    let outcome = import_csv(
+        &mut conn,
+        &target,
+        std::io::BufReader::with_capacity(1 << 16, file),
+        &mut |bytes| bar.set_position(bytes),
+    );
+    bar.finish_and_clear();
+    match outcome {
+        Ok(done) => {
+            eprintln!(
+                "imported {} responses into {survey} in {:.1} s ({} already stored, skipped)",
+                done.stored,
+                started.elapsed().as_secs_f64(),
+                done.skipped
+            );
+            Ok(())
+        }
+        Err(ImportError::BadRows { listed, total }) => {
+            for problem in &listed {
+                eprintln!("line {}: {}", problem.line, problem.reason);
+            }
+            if total > listed.len() as u64 {
+                eprintln!("… and {} more bad rows", total - listed.len() as u64);
+            }
+            anyhow::bail!(
+                "{total} bad row(s) in {}: nothing was stored",
+                path.display()
+            )
+        }
+        Err(e) => anyhow::bail!("{}: {e}", path.display()),
     }
 }
 

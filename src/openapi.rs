@@ -181,6 +181,16 @@ pub fn document() -> Value {
                 "200": {"description": "response_id,submitted_date,wave,lang,base_weight,weight, then each question in survey order (multi-choice as CODE__OPTION 0/1); ordered by date, then id",
                         "content": {"text/csv": {"schema": {"type": "string"}}}},
                 "404": survey_404, "422": error("Parameters that do not fit the survey")}))},
+            "/api/v1/surveys/{slug}/codebook.csv": {"get": op("Codebook: one row per microdata column and value, then the weighting targets (researcher or admin)", true, vec![slug()], None, json!({
+                "200": {"description": "column,question,kind,role,text_ru,text_en,cell,code,value,label_ru,label_en,non_substantive",
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
+                "404": survey_404, "422": error("A parameter (this endpoint takes none)")}))},
+            "/api/v1/surveys/{slug}/codebook.json": {"get": op("Codebook: every microdata column with its codes, labels ru/en, numeric values and flags; waves; weighting targets and their source (researcher or admin)", true, vec![slug()], None, json!({
+                "200": ok("The codebook", json!({"type": "object", "required": ["survey", "columns", "weighting"], "properties": {"survey": {"type": "string"}, "columns": {"type": "array", "items": {"type": "object"}}, "waves": {"type": "array"}, "weighting": {"type": "object"}}})),
+                "404": survey_404, "422": error("A parameter (this endpoint takes none)")}))},
+            "/api/v1/surveys/{slug}/datapackage.zip": {"get": op("Frictionless Data Package, streamed: datapackage.json, README.md, codebook.csv, series/<question>.csv, responses.csv (researcher or admin)", true, vec![slug()], None, json!({
+                "200": {"description": "A zip archive", "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                "404": survey_404, "422": error("A parameter (this endpoint takes none)")}))},
             "/api/v1/surveys/{slug}/changepoints": {"get": optional_auth(op("Exploratory change points of a series (PELT)", false, series_params(), None, json!({
                 "200": ok("Per group: segments with pooled estimates and intervals, shift sizes, the penalty", json!({"type": "object", "properties": {"meta": {"type": "object"}, "groups": {"type": "array", "items": {"type": "object"}}}})),
                 "401": error("Unknown or revoked token"), "403": error("A parameter only researchers may use"), "404": survey_404, "422": error("Parameters that do not fit the survey, a repeated parameter, or too many points")})))},

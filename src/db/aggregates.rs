@@ -7,7 +7,9 @@
 //! holds the database lock. Rows are touched in key order, so two writers never
 //! wait on each other in a cycle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -389,50 +391,103 @@ macro_rules! insert_rows {
     };
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = agg_pieces)]
+struct PieceRow {
+    survey_id: i32,
+    question: String,
+    week_start: i32,
+    month_start: i32,
+    wave_id: i32,
+    cell: String,
+    sums: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = agg_days)]
+struct DayRow {
+    survey_id: i32,
+    day: i32,
+    wave_id: i32,
+    cell: String,
+    sums: String,
+}
+
+/// A chunk of encoded rows for one multi-row INSERT.
+enum FreshChunk {
+    Pieces(Vec<PieceRow>),
+    Days(Vec<DayRow>),
+}
+
 /// A survey without aggregates yet (a first bulk load, a rebuild): plain
-/// multi-row inserts instead of row-by-row read-modify-write.
+/// multi-row inserts instead of row-by-row read-modify-write. A second
+/// thread encodes the next chunk while this one inserts, and only a few
+/// chunks exist at a time (a big load's rows would not fit in memory at once).
 fn insert_fresh(conn: &mut DbConnection, survey_id: i32, pending: &Pending) -> QueryResult<()> {
-    // Encoded a chunk at a time: the expanded rows of a big load would not fit
-    // in memory all at once.
+    let (chunks, encoded) = std::sync::mpsc::sync_channel::<FreshChunk>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || encode_fresh(survey_id, pending, chunks));
+        for chunk in encoded {
+            match chunk {
+                FreshChunk::Pieces(rows) => insert_rows!(conn, agg_pieces::table, rows),
+                FreshChunk::Days(rows) => insert_rows!(conn, agg_days::table, rows),
+            }
+        }
+        QueryResult::Ok(())
+    })?;
+    bump_version(conn, survey_id)
+}
+
+/// Encodes every pending row, a chunk at a time; stops when the inserter has gone.
+fn encode_fresh(
+    survey_id: i32,
+    pending: &Pending,
+    chunks: std::sync::mpsc::SyncSender<FreshChunk>,
+) {
     let mut pieces = Vec::with_capacity(INSERT_CHUNK);
     for (piece, cells) in &pending.pieces {
         for (cell, compact) in cells {
             for (question, q) in compact.expand(&pending.keys) {
-                pieces.push((
-                    agg_pieces::survey_id.eq(survey_id),
-                    agg_pieces::question.eq(question),
-                    agg_pieces::week_start.eq(day_number(piece.week_start)),
-                    agg_pieces::month_start.eq(day_number(piece.month_start)),
-                    agg_pieces::wave_id.eq(piece.wave_id),
-                    agg_pieces::cell.eq(cell.clone()),
-                    agg_pieces::sums.eq(sums::encode(&q)),
-                ));
+                pieces.push(PieceRow {
+                    survey_id,
+                    question,
+                    week_start: day_number(piece.week_start),
+                    month_start: day_number(piece.month_start),
+                    wave_id: piece.wave_id,
+                    cell: cell.clone(),
+                    sums: sums::encode(&q),
+                });
             }
             if pieces.len() >= INSERT_CHUNK {
-                insert_rows!(conn, agg_pieces::table, pieces);
-                pieces.clear();
+                let full = std::mem::replace(&mut pieces, Vec::with_capacity(INSERT_CHUNK));
+                if chunks.send(FreshChunk::Pieces(full)).is_err() {
+                    return;
+                }
             }
         }
     }
-    insert_rows!(conn, agg_pieces::table, pieces);
+    if chunks.send(FreshChunk::Pieces(pieces)).is_err() {
+        return;
+    }
     let mut days = Vec::with_capacity(INSERT_CHUNK);
     for ((day, wave_id), cells) in &pending.days {
         for (cell, compact) in cells.iter().filter(|(_, c)| !c.0.is_empty()) {
-            days.push((
-                agg_days::survey_id.eq(survey_id),
-                agg_days::day.eq(day_number(*day)),
-                agg_days::wave_id.eq(*wave_id),
-                agg_days::cell.eq(cell.clone()),
-                agg_days::sums.eq(sums::encode_all(&compact.expand(&pending.keys))),
-            ));
+            days.push(DayRow {
+                survey_id,
+                day: day_number(*day),
+                wave_id: *wave_id,
+                cell: cell.clone(),
+                sums: sums::encode_all(&compact.expand(&pending.keys)),
+            });
             if days.len() >= INSERT_CHUNK {
-                insert_rows!(conn, agg_days::table, days);
-                days.clear();
+                let full = std::mem::replace(&mut days, Vec::with_capacity(INSERT_CHUNK));
+                if chunks.send(FreshChunk::Days(full)).is_err() {
+                    return;
+                }
             }
         }
     }
-    insert_rows!(conn, agg_days::table, days);
-    bump_version(conn, survey_id)
+    let _ = chunks.send(FreshChunk::Days(days));
 }
 
 /// Marks that the survey's responses changed.

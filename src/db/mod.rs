@@ -119,13 +119,19 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!(e))
 }
 
-/// Reverts the newest migration (tests check an upgrade from the release before).
-pub fn revert_last_migration(conn: &mut DbConnection) -> anyhow::Result<()> {
-    match conn {
-        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+/// Reverts migrations newest first, down to and including `version` (tests
+/// check an upgrade from an older release).
+pub fn revert_migrations_through(conn: &mut DbConnection, version: &str) -> anyhow::Result<()> {
+    loop {
+        let reverted = match conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+            DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!(e))?;
+        if reverted.to_string() == version {
+            return Ok(());
+        }
     }
-    .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Reverts every migration (tests check up → down → up).

@@ -131,6 +131,14 @@ pub fn find(
         .optional()
 }
 
+/// Every response id of the survey (an import skips those already stored).
+pub fn ids(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Vec<String>> {
+    responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .select(responses::id)
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConnection, survey_id: i32) -> QueryResult<i64> {
     responses::table
         .filter(responses::survey_id.eq(survey_id))

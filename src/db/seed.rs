@@ -3,14 +3,12 @@
 
 use anyhow::Context;
 use diesel::Connection;
+use rand::Rng;
 use uuid::Uuid;
 
-use crate::db::{DbConnection, aggregates, events, responses, surveys, targets};
-use crate::stats::sums::Sums;
+use crate::bulk::{self, BulkResponse};
+use crate::db::{DbConnection, events, surveys, targets};
 use crate::survey::demo::{self, Generator};
-
-/// Responses generated and stored per transaction.
-const BATCH: usize = 10_000;
 
 /// Adds the demo survey and its events unless present; returns the survey's id.
 pub fn ensure_demo_survey(conn: &mut DbConnection) -> anyhow::Result<i32> {
@@ -36,13 +34,13 @@ pub fn ensure_demo_survey(conn: &mut DbConnection) -> anyhow::Result<i32> {
     .context("storing the demo survey")
 }
 
-/// Loads `count` synthetic responses drawn with `seed`, calling `progress`
-/// with the number stored so far after each batch.
+/// Loads `count` synthetic responses drawn with `seed`, in one transaction,
+/// calling `progress` with the number prepared so far.
 pub fn load_demo(
     conn: &mut DbConnection,
     count: u64,
     seed: u64,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> anyhow::Result<i32> {
     let survey_id = ensure_demo_survey(conn)?;
     if count == 0 {
@@ -50,56 +48,28 @@ pub fn load_demo(
     }
     surveys::mark_synthetic(conn, survey_id)?;
     let definition = demo::definition();
-    // Responses go in batch by batch; their sums once at the end. Until then
-    // the survey is marked, so a load cut short is repaired at the next start.
-    aggregates::set_ok(conn, survey_id, false)?;
-    let mut sums = aggregates::Pending::default();
-    let mut generator = Generator::new(seed);
-    // Random UUIDv4 ids, handed out in ascending order: the B-tree then fills
-    // page after page instead of rewriting random pages in every commit (7x
-    // faster on SQLite). Which response gets which id is still random, since
-    // the generator draws responses in random date order.
-    let mut ids: Vec<Uuid> = (0..count).map(|_| Uuid::new_v4()).collect();
+    // Random UUIDv4 ids, handed out in ascending order to responses that come
+    // in date order: the table (kept in date, then id order) and the id index
+    // then fill page after page. Ids are never derived from the seed, so
+    // loading twice with one seed adds rows instead of colliding.
+    let mut random = bulk::os_seeded_rng();
+    let mut ids: Vec<Uuid> = (0..count)
+        .map(|_| uuid::Builder::from_random_bytes(random.random()).into_uuid())
+        .collect();
     ids.sort_unstable();
-    let mut ids = ids.into_iter();
-    let mut stored = 0u64;
-    let mut batch = Vec::with_capacity(BATCH);
-    while stored < count {
-        batch.clear();
-        let size = BATCH.min((count - stored) as usize);
-        for _ in 0..size {
-            let response = generator.next_response();
-            let record_key = responses::new_record_key();
-            sums.add_response(
-                &definition,
-                response.date,
-                None,
-                &response.answers,
-                Sums::keyed(1.0, record_key as u32),
-                1,
-            );
-            batch.push(responses::NewResponse {
-                // Ids are never derived from the seed, so loading twice with one
-                // seed adds rows instead of colliding.
-                id: ids.next().unwrap_or_else(Uuid::new_v4).to_string(),
-                survey_id,
+    let rows = Generator::new(seed)
+        .responses(count)
+        .zip(ids)
+        .map(|(response, id)| {
+            Ok::<_, std::convert::Infallible>(BulkResponse {
+                id: id.to_string(),
+                date: response.date,
                 wave_id: None,
-                submitted_date: response.date,
-                lang: response.lang.as_str().to_string(),
-                submission_id: None,
+                lang: response.lang,
                 base_weight: 1.0,
-                answers: serde_json::Value::Object(response.answers).to_string(),
-                record_key,
-            });
-        }
-        responses::insert_many(conn, &batch).context("storing demo responses")?;
-        stored += size as u64;
-        progress(stored);
-    }
-    conn.transaction(|conn| {
-        aggregates::apply_bulk(conn, survey_id, &sums)?;
-        aggregates::set_ok(conn, survey_id, true)
-    })
-    .context("storing demo aggregates")?;
+                answers: response.answers,
+            })
+        });
+    bulk::load(conn, survey_id, &definition, rows, progress).context("storing demo responses")?;
     Ok(survey_id)
 }

@@ -1,20 +1,25 @@
-//! Researchers' exports. `microdata` formats rows (pure); `write_microdata`
-//! reads them from one snapshot of the store a page at a time, so any size
-//! streams in flat memory.
+//! Researchers' exports, and the import that reads microdata back.
+//! `microdata` formats rows (pure); `write_microdata` reads them from one
+//! snapshot of the store a page at a time, so any size streams in flat memory.
 
+pub mod codebook;
+pub mod datapackage;
+pub mod import;
 pub mod microdata;
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel::Connection;
 
-use crate::aggregate::{self, EVERYONE};
+use crate::aggregate::EVERYONE;
+use crate::analysis::params::date_in_range;
+use crate::analysis::service::Loaded;
 use crate::analysis::weighting::{self, RakePeriod};
 use crate::db::surveys::Wave;
-use crate::db::targets::StoredTargets;
 use crate::db::{DbConnection, aggregates, responses};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Detail};
 use crate::export::microdata::{Layout, Row};
-use crate::survey::Survey;
 
 /// Which responses, and whether free text goes out.
 #[derive(Debug, Clone)]
@@ -26,99 +31,323 @@ pub struct MicrodataOptions {
     pub include_text: bool,
 }
 
+/// The query parameters of the microdata export.
+pub const MICRODATA_PARAMS: [&str; 4] = ["from", "to", "wave", "include_text"];
+
+impl MicrodataOptions {
+    /// Every response, no free text.
+    pub fn everything() -> MicrodataOptions {
+        MicrodataOptions {
+            from: first_date(),
+            to: last_date(),
+            wave: None,
+            include_text: false,
+        }
+    }
+
+    /// `from`, `to` (dates), `wave` (a label) and `include_text`
+    /// (true|false); every problem at once (422).
+    pub fn parse(query: &HashMap<String, String>, waves: &[Wave]) -> AppResult<MicrodataOptions> {
+        let mut problems = Vec::new();
+        let mut date = |name: &str, default: NaiveDate| match query.get(name) {
+            None => default,
+            Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(d) if date_in_range(d) => d,
+                _ => {
+                    problems.push(Detail::field(
+                        name,
+                        "invalid_date",
+                        "a date YYYY-MM-DD from 1900-01-01 to 2199-12-31",
+                    ));
+                    default
+                }
+            },
+        };
+        let from = date("from", first_date());
+        let to = date("to", last_date());
+        let wave = match query.get("wave") {
+            None => None,
+            Some(label) => match waves.iter().find(|w| &w.label == label) {
+                Some(w) => Some(w.id),
+                None => {
+                    problems.push(Detail::field(
+                        "wave",
+                        "unknown_wave",
+                        format!("no wave {label:?}"),
+                    ));
+                    None
+                }
+            },
+        };
+        let include_text = match query.get("include_text").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                problems.push(Detail::field("include_text", "invalid", "true or false"));
+                false
+            }
+        };
+        problems.extend(unknown_parameters(query, &MICRODATA_PARAMS));
+        if from > to {
+            problems.push(Detail::field(
+                "from",
+                "after_to",
+                "from must not be after to",
+            ));
+        }
+        if problems.is_empty() {
+            Ok(MicrodataOptions {
+                from,
+                to,
+                wave,
+                include_text,
+            })
+        } else {
+            Err(AppError::invalid(
+                "the parameters do not fit this survey",
+                problems,
+            ))
+        }
+    }
+}
+
+/// A 422 detail for every parameter not in `known`, in name order.
+pub fn unknown_parameters(query: &HashMap<String, String>, known: &[&str]) -> Vec<Detail> {
+    let mut unknown: Vec<&String> = query
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .collect();
+    unknown.sort();
+    unknown
+        .into_iter()
+        .map(|name| {
+            Detail::field(
+                name.clone(),
+                "unknown_parameter",
+                "not a parameter of this endpoint",
+            )
+        })
+        .collect()
+}
+
+fn first_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+fn last_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2199, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
 /// Responses per page read from the store (and per chunk written).
 const PAGE: i64 = 5_000;
 
-/// Writes the microdata CSV to `sink` a chunk at a time, all read inside one
-/// transaction (one snapshot, so a response stored meanwhile is either wholly
-/// in or out). `sink` returns false when the reader has gone: writing stops.
-pub fn write_microdata(
+/// Runs `work` in one read snapshot: a response stored meanwhile is wholly
+/// in or out of everything it reads.
+pub fn snapshot<T>(
     conn: &mut DbConnection,
-    survey: &Survey,
-    waves: &[Wave],
-    targets: &StoredTargets,
-    options: &MicrodataOptions,
-    mut sink: impl FnMut(Vec<u8>) -> bool,
-) -> AppResult<()> {
+    work: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> AppResult<T> {
     conn.transaction(|conn| {
         if let DbConnection::Pg(c) = conn {
             use diesel::RunQueryDsl;
             diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(c)?;
         }
-        // The final weights the series use: raked per wave (else month) on
-        // every stored response; the base weights where raking is off or fails.
-        let weighted = !targets.shares.is_empty();
-        let everyone = if weighted {
-            aggregates::pieces_raw(
-                conn,
-                survey.id,
-                EVERYONE,
-                NaiveDate::MIN,
-                NaiveDate::MAX,
-                NaiveDate::MAX,
-            )?
-        } else {
-            Vec::new()
-        };
-        let weights = weighting::weights(survey, &targets.shares, waves, &everyone, weighted)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("aggregate sums: {e}")))?;
-        let layout = Layout::new(&survey.definition, options.include_text);
-        if !sink(encode([layout.header()])?) {
-            return Ok(());
-        }
-        let mut after: Option<(NaiveDate, String)> = None;
-        loop {
-            let page = responses::export_page(
-                conn,
-                survey.id,
-                after.as_ref(),
-                (options.from, options.to),
-                options.wave,
-                PAGE,
-            )?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.1, last.0.clone()));
-            let mut records = Vec::with_capacity(page.len());
-            for (id, date, wave_id, lang, base_weight, answers) in page {
-                let answers: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&answers).map_err(|e| internal_msg(e.to_string()))?;
-                let rake = RakePeriod::of(date, wave_id.unwrap_or(0));
-                let g = if weights.raked(rake) {
-                    weights.factor(rake, &aggregate::cell_of(&survey.definition, &answers))
-                } else {
-                    1.0
-                };
-                let row = Row {
-                    id,
-                    date,
-                    wave: wave_id
-                        .and_then(|w| waves.iter().find(|x| x.id == w))
-                        .map(|w| w.label.clone()),
-                    lang,
-                    base_weight,
-                    weight: g * base_weight,
-                    answers,
-                };
-                records.push(layout.record(&row));
-            }
-            if !sink(encode(records)?) {
-                return Ok(());
-            }
-        }
-        Ok(())
+        work(conn)
     })
 }
 
-/// Records as RFC 4180 CSV (fields quoted where needed).
-fn encode(records: impl IntoIterator<Item = Vec<String>>) -> AppResult<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::with_capacity(1 << 16));
-    for record in records {
-        out.write_record(&record)
-            .map_err(|e| AppError::Internal(e.into()))?;
+/// Writes the microdata CSV to `sink` a chunk at a time from one snapshot.
+/// `sink` returns false when the reader has gone: writing stops.
+pub fn write_microdata(
+    conn: &mut DbConnection,
+    loaded: &Loaded,
+    options: &MicrodataOptions,
+    sink: impl FnMut(Vec<u8>) -> bool,
+) -> AppResult<()> {
+    snapshot(conn, |conn| {
+        write_microdata_rows(conn, loaded, options, sink)
+    })
+}
+
+/// Writes the zipped data package to `out` from one snapshot.
+pub fn write_datapackage(
+    conn: &mut DbConnection,
+    loaded: &Loaded,
+    min_cell: u32,
+    today: NaiveDate,
+    out: impl std::io::Write,
+) -> AppResult<()> {
+    snapshot(conn, |conn| {
+        datapackage::write(conn, loaded, min_cell, today, out)
+    })
+}
+
+/// The microdata rows, inside the caller's transaction.
+pub fn write_microdata_rows(
+    conn: &mut DbConnection,
+    loaded: &Loaded,
+    options: &MicrodataOptions,
+    mut sink: impl FnMut(Vec<u8>) -> bool,
+) -> AppResult<()> {
+    let (survey, waves, targets) = (&loaded.survey, &loaded.waves, &loaded.targets);
+    // The final weights the series use: raked per wave (else month) on
+    // every stored response; the base weights where raking is off or fails.
+    let weighted = !targets.shares.is_empty();
+    let everyone = if weighted {
+        aggregates::pieces_raw(
+            conn,
+            survey.id,
+            EVERYONE,
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            NaiveDate::MAX,
+        )?
+    } else {
+        Vec::new()
+    };
+    let weights = weighting::weights(survey, &targets.shares, waves, &everyone, weighted)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("aggregate sums: {e}")))?;
+    let layout = Layout::new(&survey.definition, options.include_text);
+    let mut out = page_writer();
+    out.write_record(layout.header()).map_err(csv_error)?;
+    if !sink(take(out)?) {
+        return Ok(());
     }
+    let (mut cell, mut scratch) = (String::new(), String::new());
+    let mut after: Option<(NaiveDate, String)> = None;
+    loop {
+        let page = responses::export_page(
+            conn,
+            survey.id,
+            after.as_ref(),
+            (options.from, options.to),
+            options.wave,
+            PAGE,
+        )?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.1, last.0.clone()));
+        let mut out = page_writer();
+        let mut slots = layout.slots();
+        for (id, date, wave_id, lang, base_weight, answers) in &page {
+            layout
+                .parse(answers, &mut slots)
+                .map_err(|e| internal_msg(format!("stored answers of {id}: {e}")))?;
+            let rake = RakePeriod::of(*date, wave_id.unwrap_or(0));
+            let g = if weights.raked(rake) {
+                layout.cell_into(&slots, &mut cell);
+                weights.factor(rake, &cell)
+            } else {
+                1.0
+            };
+            let row = Row {
+                id,
+                date: *date,
+                wave: wave_id
+                    .and_then(|w| waves.iter().find(|x| x.id == w))
+                    .map(|w| w.label.as_str()),
+                lang,
+                base_weight: *base_weight,
+                weight: g * base_weight,
+                answers: &slots,
+            };
+            layout
+                .write(&mut out, &row, &mut scratch)
+                .map_err(csv_error)?;
+        }
+        drop(slots);
+        if !sink(take(out)?) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A CSV writer for one page (RFC 4180: quotes where needed).
+fn page_writer() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::with_capacity(1 << 20))
+}
+
+/// A page's bytes.
+fn take(out: csv::Writer<Vec<u8>>) -> AppResult<Vec<u8>> {
     out.into_inner().map_err(|e| internal_msg(e.to_string()))
+}
+
+fn csv_error(e: csv::Error) -> AppError {
+    AppError::Internal(e.into())
 }
 
 fn internal_msg(message: String) -> AppError {
     AppError::Internal(anyhow::anyhow!(message))
+}
+
+/// What `trustpulse export` writes (the same bytes as the HTTP downloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Download {
+    Responses,
+    Series,
+    CodebookCsv,
+    CodebookJson,
+    DataPackage,
+}
+
+/// Writes one download to `out`, as a researcher sees it (exact figures,
+/// today included). `query` holds the HTTP query parameters.
+pub fn write_download(
+    conn: &mut DbConnection,
+    loaded: &Loaded,
+    what: Download,
+    query: &HashMap<String, String>,
+    min_cell: u32,
+    out: &mut dyn std::io::Write,
+) -> AppResult<()> {
+    let io = |e: std::io::Error| AppError::Internal(anyhow::anyhow!("writing: {e}"));
+    let def = &loaded.survey.definition;
+    let takes_no_parameters = || {
+        let problems = unknown_parameters(query, &[]);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::invalid(
+                "this export takes no parameters",
+                problems,
+            ))
+        }
+    };
+    match what {
+        Download::Responses => {
+            let options = MicrodataOptions::parse(query, &loaded.waves)?;
+            let mut failed = None;
+            write_microdata(conn, loaded, &options, |chunk| {
+                match out.write_all(&chunk) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            })?;
+            failed.map_or(Ok(()), |e| Err(io(e)))
+        }
+        Download::Series => {
+            let reader = crate::analysis::service::Reader::new(loaded, false, min_cell);
+            let csv = reader.series_csv(conn, query)?;
+            out.write_all(&csv.body).map_err(io)
+        }
+        Download::CodebookCsv => {
+            takes_no_parameters()?;
+            let book = codebook::Codebook::new(def, &loaded.waves, &loaded.targets);
+            let body = book.csv(def).map_err(|e| AppError::Internal(e.into()))?;
+            out.write_all(&body).map_err(io)
+        }
+        Download::CodebookJson => {
+            takes_no_parameters()?;
+            let book = codebook::Codebook::new(def, &loaded.waves, &loaded.targets);
+            serde_json::to_writer(&mut *out, &book).map_err(|e| AppError::Internal(e.into()))
+        }
+        Download::DataPackage => {
+            takes_no_parameters()?;
+            let today = crate::submission::local_today(&loaded.survey);
+            write_datapackage(conn, loaded, min_cell, today, &mut *out)
+        }
+    }
 }

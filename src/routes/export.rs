@@ -1,19 +1,84 @@
-//! Researchers' downloads: the microdata, streamed.
+//! Researchers' downloads: the microdata and the data package, streamed;
+//! the codebook.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use chrono::NaiveDate;
 
-use crate::analysis::params::date_in_range;
-use crate::analysis::service;
-use crate::db::Store;
-use crate::error::{AppError, AppResult, Detail};
-use crate::export::{self, MicrodataOptions};
+use crate::analysis::service::{self, Loaded};
+use crate::config::Settings;
+use crate::db::{DbConnection, Store};
+use crate::error::{AppError, AppResult};
+use crate::export::codebook::Codebook;
+use crate::export::{self, MicrodataOptions, unknown_parameters};
 use crate::routes::{Researcher, single_values, with_conn};
+use crate::submission::local_today;
 
 /// Chunks in flight between the store reader and the client: a slow client
 /// holds back the reader instead of growing memory.
 const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Bytes gathered before a chunk is sent (the data package's writer).
+const CHUNK_BYTES: usize = 64 * 1024;
+
+type Chunk = Result<web::Bytes, std::io::Error>;
+
+/// The survey, its waves and targets, and the query as a map.
+async fn load(
+    store: &Store,
+    slug: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<(Loaded, std::collections::HashMap<String, String>)> {
+    let query = single_values(query.into_inner())?;
+    let slug = slug.into_inner();
+    let loaded = with_conn(store, move |conn| service::load(conn, &slug)).await?;
+    Ok((loaded, query))
+}
+
+/// A download: `write` runs off the async workers with a connection and a
+/// sender; what it sends is the body, as it comes.
+fn streamed(
+    store: &Store,
+    content_type: &str,
+    file: String,
+    write: impl FnOnce(&mut DbConnection, &tokio::sync::mpsc::Sender<Chunk>) -> AppResult<()>
+    + Send
+    + 'static,
+) -> HttpResponse {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let store = store.clone();
+    let span = tracing::Span::current();
+    actix_web::rt::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let written = store
+            .get()
+            .map_err(AppError::from)
+            .and_then(|mut conn| write(&mut conn, &tx));
+        if let Err(e) = written {
+            // The status line is gone: cut the body short so that the
+            // client sees a broken download, never a silently short file.
+            tracing::error!(error = %e, "export failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .streaming(body)
+}
+
+/// `{slug}-{what}-{date}.{extension}`, dated in the survey's time zone.
+pub fn file_name(loaded: &Loaded, what: &str, extension: &str) -> String {
+    format!(
+        "{}-{what}-{}.{extension}",
+        loaded.survey.definition.slug,
+        local_today(&loaded.survey)
+    )
+}
 
 /// `GET /api/v1/surveys/{slug}/responses.csv` (researcher or admin token)
 pub async fn get_microdata(
@@ -22,129 +87,136 @@ pub async fn get_microdata(
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let query = single_values(query.into_inner())?;
-    let slug = slug.into_inner();
-    let loaded = with_conn(&store, move |conn| service::load(conn, &slug)).await?;
-    let options = options(&query, &loaded.waves)?;
-    let file = format!(
-        "{}-responses-{}.csv",
-        loaded.survey.definition.slug,
-        chrono::Utc::now().date_naive()
-    );
-    let (tx, mut rx) =
-        tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
-    let store = store.get_ref().clone();
-    let span = tracing::Span::current();
-    actix_web::rt::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        let written = store.get().map_err(AppError::from).and_then(|mut conn| {
-            export::write_microdata(
-                &mut conn,
-                &loaded.survey,
-                &loaded.waves,
-                &loaded.targets,
-                &options,
-                |chunk| tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok(),
-            )
-        });
-        if let Err(e) = written {
-            // The status line is gone: cut the body short so that the
-            // client sees a broken download, never a silently short file.
-            tracing::error!(error = %e, "microdata export failed");
-            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-        }
-    });
-    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let (loaded, query) = load(&store, slug, query).await?;
+    let options = MicrodataOptions::parse(&query, &loaded.waves)?;
+    let file = file_name(&loaded, "responses", "csv");
+    Ok(streamed(
+        &store,
+        "text/csv; charset=utf-8",
+        file,
+        move |conn, tx| {
+            export::write_microdata(conn, &loaded, &options, |chunk| {
+                tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
+            })
+        },
+    ))
+}
+
+/// `GET /api/v1/surveys/{slug}/datapackage.zip` (researcher or admin token)
+pub async fn get_datapackage(
+    _researcher: Researcher,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    slug: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let (loaded, query) = load(&store, slug, query).await?;
+    no_parameters(&query)?;
+    let file = file_name(&loaded, "datapackage", "zip");
+    let min_cell = settings.min_cell;
+    Ok(streamed(
+        &store,
+        "application/zip",
+        file,
+        move |conn, tx| {
+            let today = local_today(&loaded.survey);
+            let out = ChannelWriter {
+                tx,
+                buffer: Vec::with_capacity(CHUNK_BYTES),
+            };
+            export::write_datapackage(conn, &loaded, min_cell, today, out)
+        },
+    ))
+}
+
+/// `GET /api/v1/surveys/{slug}/codebook.csv` (researcher or admin token)
+pub async fn get_codebook_csv(
+    _researcher: Researcher,
+    store: web::Data<Store>,
+    slug: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let (loaded, query) = load(&store, slug, query).await?;
+    no_parameters(&query)?;
+    let def = &loaded.survey.definition;
+    let body = Codebook::new(def, &loaded.waves, &loaded.targets)
+        .csv(def)
+        .map_err(|e| AppError::Internal(e.into()))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file}\""),
+            format!(
+                "attachment; filename=\"{}\"",
+                file_name(&loaded, "codebook", "csv")
+            ),
         ))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .streaming(body))
+        .body(body))
 }
 
-/// `from`, `to` (dates), `wave` (a label) and `include_text` (true|false).
-fn options(
-    query: &std::collections::HashMap<String, String>,
-    waves: &[crate::db::surveys::Wave],
-) -> AppResult<MicrodataOptions> {
-    let mut problems = Vec::new();
-    let mut date = |name: &str, default: NaiveDate| match query.get(name) {
-        None => default,
-        Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            Ok(d) if date_in_range(d) => d,
-            _ => {
-                problems.push(Detail::field(
-                    name,
-                    "invalid_date",
-                    "a date YYYY-MM-DD from 1900-01-01 to 2199-12-31",
-                ));
-                default
-            }
-        },
-    };
-    let from = date(
-        "from",
-        NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN),
-    );
-    let to = date(
-        "to",
-        NaiveDate::from_ymd_opt(2199, 12, 31).unwrap_or(NaiveDate::MAX),
-    );
-    let wave = match query.get("wave") {
-        None => None,
-        Some(label) => match waves.iter().find(|w| &w.label == label) {
-            Some(w) => Some(w.id),
-            None => {
-                problems.push(Detail::field(
-                    "wave",
-                    "unknown_wave",
-                    format!("no wave {label:?}"),
-                ));
-                None
-            }
-        },
-    };
-    let include_text = match query.get("include_text").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            problems.push(Detail::field("include_text", "invalid", "true or false"));
-            false
-        }
-    };
-    let mut unknown: Vec<&String> = query
-        .keys()
-        .filter(|k| !["from", "to", "wave", "include_text"].contains(&k.as_str()))
-        .collect();
-    unknown.sort();
-    for name in unknown {
-        problems.push(Detail::field(
-            name.clone(),
-            "unknown_parameter",
-            "not a parameter of this endpoint",
-        ));
-    }
-    if from > to {
-        problems.push(Detail::field(
-            "from",
-            "after_to",
-            "from must not be after to",
-        ));
-    }
+/// `GET /api/v1/surveys/{slug}/codebook.json` (researcher or admin token)
+pub async fn get_codebook_json(
+    _researcher: Researcher,
+    store: web::Data<Store>,
+    slug: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let (loaded, query) = load(&store, slug, query).await?;
+    no_parameters(&query)?;
+    let book = Codebook::new(&loaded.survey.definition, &loaded.waves, &loaded.targets);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .json(book))
+}
+
+fn no_parameters(query: &std::collections::HashMap<String, String>) -> AppResult<()> {
+    let problems = unknown_parameters(query, &[]);
     if problems.is_empty() {
-        Ok(MicrodataOptions {
-            from,
-            to,
-            wave,
-            include_text,
-        })
+        Ok(())
     } else {
         Err(AppError::invalid(
-            "the parameters do not fit this survey",
+            "this endpoint takes no parameters",
             problems,
         ))
+    }
+}
+
+/// `Write` onto the body channel, a chunk at a time; an error once the
+/// client has gone, so that the writer stops.
+struct ChannelWriter<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<Chunk>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter<'_> {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES));
+        self.tx
+            .blocking_send(Ok(web::Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+}
+
+impl std::io::Write for ChannelWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+impl Drop for ChannelWriter<'_> {
+    fn drop(&mut self) {
+        let _ = self.send();
     }
 }

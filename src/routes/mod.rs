@@ -82,6 +82,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/surveys/{slug}/responses.csv")
                 .route(web::get().to(export::get_microdata)),
         )
+        .service(
+            resource("/api/v1/surveys/{slug}/codebook.csv")
+                .route(web::get().to(export::get_codebook_csv)),
+        )
+        .service(
+            resource("/api/v1/surveys/{slug}/codebook.json")
+                .route(web::get().to(export::get_codebook_json)),
+        )
+        .service(
+            resource("/api/v1/surveys/{slug}/datapackage.zip")
+                .route(web::get().to(export::get_datapackage)),
+        )
         // admins
         .service(
             resource("/api/v1/surveys/{slug}/waves")

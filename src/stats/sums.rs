@@ -102,20 +102,28 @@ pub fn merge_all(into: &mut AllSums, delta: &AllSums, sign: i64) {
 
 pub fn encode(sums: &QuestionSums) -> String {
     let mut out = String::new();
-    for (value, s) in sums {
-        if !out.is_empty() {
+    encode_into(&mut out, sums);
+    out
+}
+
+/// Appends the encoding of `sums` (written in place: a bulk load encodes
+/// millions of entries).
+fn encode_into(out: &mut String, sums: &QuestionSums) {
+    use std::fmt::Write;
+    for (i, (value, s)) in sums.iter().enumerate() {
+        if i > 0 {
             out.push(',');
         }
-        if s.unit_weights() {
-            out.push_str(&format!("{value}:{}", s.n));
+        // Writing into a String cannot fail.
+        let _ = if s.unit_weights() {
+            write!(out, "{value}:{}", s.n)
         } else {
-            out.push_str(&format!("{value}:{}:{}:{}", s.n, s.sb, s.sb2));
-        }
+            write!(out, "{value}:{}:{}:{}", s.n, s.sb, s.sb2)
+        };
         if s.key != 0 {
-            out.push_str(&format!("@{}", s.key));
+            let _ = write!(out, "@{}", s.key);
         }
     }
-    out
 }
 
 /// Calls `f` with each value and its sums, without building a map (the hot
@@ -165,10 +173,16 @@ pub fn decode(text: &str) -> Result<QuestionSums, String> {
 }
 
 pub fn encode_all(all: &AllSums) -> String {
-    all.iter()
-        .map(|(question, sums)| format!("{question}={}", encode(sums)))
-        .collect::<Vec<_>>()
-        .join(";")
+    let mut out = String::new();
+    for (i, (question, sums)) in all.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(question);
+        out.push('=');
+        encode_into(&mut out, sums);
+    }
+    out
 }
 
 pub fn decode_all(text: &str) -> Result<AllSums, String> {

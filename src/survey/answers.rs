@@ -88,7 +88,7 @@ pub struct ValidAnswers(Map<String, Value>);
 
 impl ValidAnswers {
     pub fn to_json(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
+        serde_json::to_string(&self.0).expect("JSON values always serialize")
     }
 
     pub fn get(&self, code: &str) -> Option<&Value> {
@@ -98,6 +98,10 @@ impl ValidAnswers {
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
     }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
 }
 
 /// Checks every answer and every question; returns all problems at once, in
@@ -106,12 +110,30 @@ pub fn validate(
     survey: &SurveyDefinition,
     answers: &Map<String, Value>,
 ) -> Result<ValidAnswers, Vec<AnswerProblem>> {
+    validate_with(survey, answers, false)
+}
+
+/// As `validate`, for a record stored before (an import): answers to retired
+/// questions are kept, and retired questions are never required.
+pub fn validate_record(
+    survey: &SurveyDefinition,
+    answers: &Map<String, Value>,
+) -> Result<ValidAnswers, Vec<AnswerProblem>> {
+    validate_with(survey, answers, true)
+}
+
+fn validate_with(
+    survey: &SurveyDefinition,
+    answers: &Map<String, Value>,
+    retired_known: bool,
+) -> Result<ValidAnswers, Vec<AnswerProblem>> {
     let mut valid = Map::new();
     let mut problems = Vec::new();
-    for question in survey.questions.iter().filter(|q| !q.retired) {
+    let asked = |q: &&QuestionDef| retired_known || !q.retired;
+    for question in survey.questions.iter().filter(asked) {
         let value = answers.get(&question.code).filter(|v| !is_unanswered(v));
         let outcome = match value {
-            None if question.required => Err(Problem::Required),
+            None if question.required && !question.retired => Err(Problem::Required),
             None => continue,
             Some(value) => check(question, value),
         };
@@ -127,7 +149,7 @@ pub fn validate(
     }
     let mut unknown: Vec<&String> = answers
         .keys()
-        .filter(|code| survey.question(code).is_none_or(|q| q.retired))
+        .filter(|code| survey.question(code).is_none_or(|q| !asked(&q)))
         .collect();
     unknown.sort();
     problems.extend(unknown.into_iter().map(|code| AnswerProblem {

@@ -149,8 +149,27 @@ impl Generator {
             + 1
     }
 
+    /// One response on a random day of the demo's range.
     pub fn next_response(&mut self) -> SyntheticResponse {
         let date = first_day() + Duration::days(self.rng.random_range(0..self.days));
+        self.response_on(date)
+    }
+
+    /// `count` responses spread evenly over the demo's days, in date order
+    /// (a bulk load then appends to a table kept in date order).
+    pub fn responses(mut self, count: u64) -> impl Iterator<Item = SyntheticResponse> {
+        let days = self.days as u64;
+        (0..days)
+            .flat_map(move |k| {
+                let on_day = (k + 1) * count / days - k * count / days;
+                let date = first_day() + Duration::days(k as i64);
+                (0..on_day).map(move |_| date)
+            })
+            .map(move |date| self.response_on(date))
+    }
+
+    /// One response given on `date`.
+    pub fn response_on(&mut self, date: NaiveDate) -> SyntheticResponse {
         let t = Timeline::at(date);
         let age = (!self.chance(0.03)).then(|| self.pick(&AGE_SAMPLE));
         let region = (!self.chance(0.02)).then(|| self.pick(&REGION_SAMPLE));
@@ -367,6 +386,26 @@ mod tests {
             Generator::new(8).next_response(),
             Generator::new(7).next_response()
         );
+    }
+
+    #[test]
+    fn responses_come_in_date_order_spread_evenly_over_every_day() {
+        let days = (last_day() - first_day()).num_days() as usize + 1;
+        for count in [0u64, 5, days as u64, 10_000] {
+            let dates: Vec<NaiveDate> =
+                Generator::new(3).responses(count).map(|r| r.date).collect();
+            assert_eq!(dates.len() as u64, count);
+            assert!(dates.windows(2).all(|w| w[0] <= w[1]));
+            let mut per_day = std::collections::BTreeMap::new();
+            for d in &dates {
+                *per_day.entry(*d).or_insert(0u64) += 1;
+            }
+            if count >= days as u64 {
+                assert_eq!(per_day.len(), days);
+            }
+            let (lo, hi) = (count / days as u64, count.div_ceil(days as u64));
+            assert!(per_day.values().all(|n| (lo..=hi).contains(n)));
+        }
     }
 
     #[test]

@@ -65,6 +65,13 @@ impl TestStore {
         }
     }
 
+    pub fn backend(&self) -> Backend {
+        match self.url {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     pub fn url_string(&self) -> String {
         match &self.url {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),

@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod naive;
 mod operations;
+mod roundtrip;
 mod store;
 mod submit_form;
 mod submit_json;
