@@ -24,18 +24,22 @@ pub fn month_start(day: NaiveDate) -> NaiveDate {
 /// survey order (`code=` when unanswered). Self-describing, so a definition
 /// that gains a demographic question does not garble older cells.
 pub fn cell_of(def: &SurveyDefinition, answers: &Map<String, Value>) -> String {
-    def.questions
-        .iter()
-        .filter(|q| q.role == Role::Demographic)
-        .map(|q| {
-            format!(
-                "{}={}",
-                q.code,
-                answers.get(&q.code).and_then(Value::as_str).unwrap_or("")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("|")
+    let mut cell = String::new();
+    cell_into(def, answers, &mut cell);
+    cell
+}
+
+/// `cell_of`, written into a reused buffer (bulk loads call it per response).
+pub fn cell_into(def: &SurveyDefinition, answers: &Map<String, Value>, out: &mut String) {
+    out.clear();
+    for q in def.questions.iter().filter(|q| q.role == Role::Demographic) {
+        if !out.is_empty() {
+            out.push('|');
+        }
+        out.push_str(&q.code);
+        out.push('=');
+        out.push_str(answers.get(&q.code).and_then(Value::as_str).unwrap_or(""));
+    }
 }
 
 /// The answer of `dimension` in a cell key ("" when unanswered).
@@ -45,13 +49,19 @@ pub fn cell_value<'a>(cell: &'a str, dimension: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// Scale values as codes without formatting them (bulk loads meet millions).
+const SMALL: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+
 /// The value codes an answer counts under, borrowed where they can be.
 pub fn value_codes_into<'a>(kind: QuestionKind, value: &'a Value, out: &mut Vec<Cow<'a, str>>) {
     match (kind, value) {
         (QuestionKind::YesNo, Value::Bool(b)) => {
             out.push(Cow::Borrowed(if *b { "yes" } else { "no" }))
         }
-        (_, Value::Number(n)) => out.push(Cow::Owned(n.to_string())),
+        (_, Value::Number(n)) => out.push(match n.as_u64().and_then(|v| SMALL.get(v as usize)) {
+            Some(code) => Cow::Borrowed(code),
+            None => Cow::Owned(n.to_string()),
+        }),
         (_, Value::String(s)) => out.push(Cow::Borrowed(s)),
         (_, Value::Array(items)) => {
             out.extend(items.iter().filter_map(Value::as_str).map(Cow::Borrowed))

@@ -100,6 +100,8 @@ impl Compact {
 #[derive(Debug, Default, Clone)]
 pub struct Pending {
     keys: Keys,
+    /// The cell of the response being added (a buffer kept between calls).
+    cell: String,
     pieces: BTreeMap<Piece, HashMap<String, Compact>>,
     days: BTreeMap<(NaiveDate, i32), HashMap<String, Compact>>,
 }
@@ -123,8 +125,14 @@ impl Pending {
         respondent: Sums,
         sign: i64,
     ) {
-        let Pending { keys, pieces, days } = self;
-        let cell = aggregate::cell_of(def, answers);
+        let Pending {
+            keys,
+            cell,
+            pieces,
+            days,
+        } = self;
+        aggregate::cell_into(def, answers, cell);
+        let cell = cell.as_str();
         // Counts of who answered carry the record key (a published cell's key
         // is the sum of its respondents' keys); counts per value do not.
         let keyed = respondent;
@@ -140,10 +148,10 @@ impl Pending {
             week_start: piece.month_start,
             ..piece
         };
-        slot(pieces.entry(month_piece).or_default(), &cell).add(everyone, &keyed, sign);
-        let day_sums = slot(days.entry((day, piece.wave_id)).or_default(), &cell);
+        slot(pieces.entry(month_piece).or_default(), cell).add(everyone, &keyed, sign);
+        let day_sums = slot(days.entry((day, piece.wave_id)).or_default(), cell);
         day_sums.add(everyone, &keyed, sign);
-        let piece_sums = slot(pieces.entry(piece).or_default(), &cell);
+        let piece_sums = slot(pieces.entry(piece).or_default(), cell);
         let mut codes: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(8);
         for question in def
             .questions

@@ -4,7 +4,9 @@
 //! Rows whose `response_id` is already stored are skipped, so running the
 //! same import twice adds nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Read;
 
 use chrono::NaiveDate;
@@ -275,7 +277,7 @@ fn parse_row(
         }
         (_, w) => w.map(|w| w.id),
     };
-    let valid = answers::validate_record(&target.survey.definition, &answers);
+    let valid = answers::validate_record(&target.survey.definition, answers);
     if let Err(found) = &valid {
         problems.extend(found.iter().map(|p| {
             let q = target.survey.definition.question(&p.question);
@@ -347,8 +349,8 @@ struct Rows<'a, R: Read> {
     target: &'a Target<'a>,
     columns: Columns<'a>,
     /// Response ids already stored for the survey, and those seen in the file.
-    stored_ids: HashSet<u128>,
-    file_ids: HashMap<u128, u64>,
+    stored_ids: FxHashSet<u128>,
+    file_ids: FxHashMap<u128, u64>,
     skipped: u64,
     listed: Vec<RowProblem>,
     total_problems: u64,
@@ -486,7 +488,7 @@ pub fn import_csv(
         target,
         columns,
         stored_ids,
-        file_ids: HashMap::new(),
+        file_ids: FxHashMap::default(),
         skipped: 0,
         listed: Vec::new(),
         total_problems: 0,

@@ -110,50 +110,53 @@ pub fn validate(
     survey: &SurveyDefinition,
     answers: &Map<String, Value>,
 ) -> Result<ValidAnswers, Vec<AnswerProblem>> {
-    validate_with(survey, answers, false)
+    validate_with(survey, answers.clone(), false)
 }
 
 /// As `validate`, for a record stored before (an import): answers to retired
-/// questions are kept, and retired questions are never required.
+/// questions are kept, and retired questions are never required. Takes the
+/// answers, so that values already in canonical form move instead of copying.
 pub fn validate_record(
     survey: &SurveyDefinition,
-    answers: &Map<String, Value>,
+    answers: Map<String, Value>,
 ) -> Result<ValidAnswers, Vec<AnswerProblem>> {
     validate_with(survey, answers, true)
 }
 
 fn validate_with(
     survey: &SurveyDefinition,
-    answers: &Map<String, Value>,
+    mut answers: Map<String, Value>,
     retired_known: bool,
 ) -> Result<ValidAnswers, Vec<AnswerProblem>> {
     let mut valid = Map::new();
     let mut problems = Vec::new();
     let asked = |q: &&QuestionDef| retired_known || !q.retired;
     for question in survey.questions.iter().filter(asked) {
-        let value = answers.get(&question.code).filter(|v| !is_unanswered(v));
-        let outcome = match value {
+        let entry = answers
+            .remove_entry(&question.code)
+            .filter(|(_, v)| !is_unanswered(v));
+        let outcome = match &entry {
             None if question.required && !question.retired => Err(Problem::Required),
             None => continue,
-            Some(value) => check(question, value),
+            Some((_, value)) => check(question, value),
         };
-        match outcome {
-            Ok(canonical) => {
-                valid.insert(question.code.clone(), canonical);
+        match (outcome, entry) {
+            (Ok(Some(canonical)), Some((code, _))) => {
+                valid.insert(code, canonical);
             }
-            Err(problem) => problems.push(AnswerProblem {
+            (Ok(None), Some((code, value))) => {
+                valid.insert(code, value);
+            }
+            (Ok(_), None) => {}
+            (Err(problem), _) => problems.push(AnswerProblem {
                 question: question.code.clone(),
                 problem,
             }),
         }
     }
-    let mut unknown: Vec<&String> = answers
-        .keys()
-        .filter(|code| survey.question(code).is_none_or(|q| !asked(&q)))
-        .collect();
-    unknown.sort();
-    problems.extend(unknown.into_iter().map(|code| AnswerProblem {
-        question: code.clone(),
+    // What is left answers no question that is asked (keys come sorted).
+    problems.extend(answers.into_iter().map(|(code, _)| AnswerProblem {
+        question: code,
         problem: Problem::UnknownQuestion,
     }));
     if problems.is_empty() {
@@ -172,7 +175,9 @@ fn is_unanswered(value: &Value) -> bool {
     }
 }
 
-fn check(question: &QuestionDef, value: &Value) -> Result<Value, Problem> {
+/// Checks one answer: `Ok(None)` when the value is valid as given (already
+/// canonical), `Ok(Some(canonical))` when it must be rewritten.
+fn check(question: &QuestionDef, value: &Value) -> Result<Option<Value>, Problem> {
     match question.kind {
         QuestionKind::Scale => {
             let scale = question.scale.as_ref().ok_or(Problem::WrongType)?;
@@ -180,24 +185,24 @@ fn check(question: &QuestionDef, value: &Value) -> Result<Value, Problem> {
                 Value::Number(n) => {
                     let v = n.as_i64().ok_or(Problem::WrongType)?;
                     if scale.contains(v) {
-                        Ok(Value::from(v))
+                        Ok(None)
                     } else {
                         Err(Problem::OutOfRange)
                     }
                 }
                 Value::String(code) => match question.option(code) {
-                    Some(option) if option.non_substantive => Ok(Value::String(code.clone())),
+                    Some(option) if option.non_substantive => Ok(None),
                     _ => Err(Problem::UnknownOption),
                 },
                 _ => Err(Problem::WrongType),
             }
         }
         QuestionKind::YesNo => match value {
-            Value::Bool(b) => Ok(Value::Bool(*b)),
+            Value::Bool(_) => Ok(None),
             _ => Err(Problem::WrongType),
         },
         QuestionKind::SingleChoice => match value {
-            Value::String(code) if question.option(code).is_some() => Ok(value.clone()),
+            Value::String(code) if question.option(code).is_some() => Ok(None),
             Value::String(_) => Err(Problem::UnknownOption),
             _ => Err(Problem::WrongType),
         },
@@ -225,20 +230,21 @@ fn check(question: &QuestionDef, value: &Value) -> Result<Value, Problem> {
             if exclusive_chosen && chosen.len() > 1 {
                 return Err(Problem::ExclusiveCombined);
             }
-            Ok(Value::Array(
+            Ok(Some(Value::Array(
                 question
                     .options
                     .iter()
                     .filter(|o| chosen.contains(o.code.as_str()))
                     .map(|o| Value::String(o.code.clone()))
                     .collect(),
-            ))
+            )))
         }
         QuestionKind::Text => match value {
             Value::String(text) if text.chars().count() > question.text_limit() => {
                 Err(Problem::TooLong)
             }
-            Value::String(text) => Ok(Value::String(text.trim().to_string())),
+            Value::String(text) if text.trim().len() == text.len() => Ok(None),
+            Value::String(text) => Ok(Some(Value::String(text.trim().to_string()))),
             _ => Err(Problem::WrongType),
         },
     }
