@@ -8,6 +8,7 @@ pub mod import;
 pub mod microdata;
 
 use std::collections::HashMap;
+use std::sync::mpsc;
 
 use chrono::NaiveDate;
 use diesel::Connection;
@@ -16,6 +17,7 @@ use crate::aggregate::EVERYONE;
 use crate::analysis::params::date_in_range;
 use crate::analysis::service::Loaded;
 use crate::analysis::weighting::{self, RakePeriod};
+use crate::db::responses::ExportRow;
 use crate::db::surveys::Wave;
 use crate::db::{DbConnection, aggregates, responses};
 use crate::error::{AppError, AppResult, Detail};
@@ -213,29 +215,100 @@ pub fn write_microdata_rows(
     if !sink(take(out)?) {
         return Ok(());
     }
-    let (mut cell, mut scratch) = (String::new(), String::new());
-    let mut after: Option<(NaiveDate, String)> = None;
-    loop {
-        let page = responses::export_page(
-            conn,
-            survey.id,
-            after.as_ref(),
-            (options.from, options.to),
-            options.wave,
-            PAGE,
-        )?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.1, last.0.clone()));
+    let format = PageFormat {
+        layout: &layout,
+        weights: &weights,
+        waves,
+    };
+    // This thread reads pages (the connection stays here) while FORMATTERS
+    // threads turn them into CSV, each page handed out in turn and taken back
+    // in the same turn, so the output keeps the page order. A formatted page
+    // comes back with its rows, which are dropped here where they were
+    // allocated: freeing them on the formatter's thread made both wait on
+    // the allocator's locks.
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(FORMATTERS);
+        for _ in 0..FORMATTERS {
+            let (to_worker, pages) = mpsc::sync_channel::<Vec<ExportRow>>(1);
+            let (to_reader, formatted) = mpsc::sync_channel::<Formatted>(1);
+            let format = &format;
+            scope.spawn(move || {
+                for page in pages {
+                    let bytes = format.page(&page);
+                    if to_reader.send((bytes, page)).is_err() {
+                        break;
+                    }
+                }
+            });
+            workers.push((to_worker, formatted));
+        }
+        let mut in_flight = std::collections::VecDeque::with_capacity(FORMATTERS);
+        let mut next = 0;
+        let mut after: Option<(NaiveDate, String)> = None;
+        let mut reading = true;
+        while reading || !in_flight.is_empty() {
+            if reading {
+                let page = responses::export_page(
+                    conn,
+                    survey.id,
+                    after.as_ref(),
+                    (options.from, options.to),
+                    options.wave,
+                    PAGE,
+                )?;
+                match page.last() {
+                    None => reading = false,
+                    Some(last) => {
+                        after = Some((last.1, last.0.clone()));
+                        workers[next].0.send(page).map_err(|_| gone())?;
+                        in_flight.push_back(next);
+                        next = (next + 1) % FORMATTERS;
+                    }
+                }
+            }
+            if in_flight.len() == FORMATTERS || (!reading && !in_flight.is_empty()) {
+                let worker = in_flight.pop_front().expect("a page in flight");
+                let (bytes, rows) = workers[worker].1.recv().map_err(|_| gone())?;
+                drop(rows);
+                if !sink(bytes?) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Threads formatting pages of microdata while the reader reads on.
+const FORMATTERS: usize = 2;
+
+/// A formatted page, and its rows handed back to be dropped by the reader.
+type Formatted = (AppResult<Vec<u8>>, Vec<ExportRow>);
+
+fn gone() -> AppError {
+    internal_msg("a microdata formatter stopped".to_string())
+}
+
+/// What formatting a page needs: the columns, the final weights, the waves.
+struct PageFormat<'a> {
+    layout: &'a Layout<'a>,
+    weights: &'a weighting::Weights,
+    waves: &'a [Wave],
+}
+
+impl PageFormat<'_> {
+    fn page(&self, page: &[ExportRow]) -> AppResult<Vec<u8>> {
+        let (mut cell, mut scratch) = (String::new(), String::new());
         let mut out = page_writer();
-        let mut slots = layout.slots();
-        for (id, date, wave_id, lang, base_weight, answers) in &page {
-            layout
+        let mut slots = self.layout.slots();
+        for (id, date, wave_id, lang, base_weight, answers) in page {
+            self.layout
                 .parse(answers, &mut slots)
                 .map_err(|e| internal_msg(format!("stored answers of {id}: {e}")))?;
             let rake = RakePeriod::of(*date, wave_id.unwrap_or(0));
-            let g = if weights.raked(rake) {
-                layout.cell_into(&slots, &mut cell);
-                weights.factor(rake, &cell)
+            let g = if self.weights.raked(rake) {
+                self.layout.cell_into(&slots, &mut cell);
+                self.weights.factor(rake, &cell)
             } else {
                 1.0
             };
@@ -243,23 +316,20 @@ pub fn write_microdata_rows(
                 id,
                 date: *date,
                 wave: wave_id
-                    .and_then(|w| waves.iter().find(|x| x.id == w))
+                    .and_then(|w| self.waves.iter().find(|x| x.id == w))
                     .map(|w| w.label.as_str()),
                 lang,
                 base_weight: *base_weight,
                 weight: g * base_weight,
                 answers: &slots,
             };
-            layout
+            self.layout
                 .write(&mut out, &row, &mut scratch)
                 .map_err(csv_error)?;
         }
         drop(slots);
-        if !sink(take(out)?) {
-            return Ok(());
-        }
+        take(out)
     }
-    Ok(())
 }
 
 /// A CSV writer for one page (RFC 4180: quotes where needed).

@@ -103,3 +103,20 @@ on_both_stores! {
         assert_eq!(res.headers()["cache-control"], "private, no-store");
     }
 }
+
+on_both_stores! {
+    async fn microdata_of_many_pages_keeps_every_row_once_in_order(app) {
+        // 12,345 rows: three pages formatted on two threads, taken back in turn.
+        db::seed::load_demo(&mut app.store.get().unwrap(), 12_345, 5, |_| {}).unwrap();
+        let (status, text) = app.microdata("").await;
+        assert_eq!(status, 200);
+        let rows = rows(&text);
+        assert_eq!(rows.len(), 12_345);
+        let keys: Vec<(&str, &str)> = rows.iter().map(|r| (r[1].as_str(), r[0].as_str())).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "date then id, each once");
+        let (_, half) = app.microdata("from=2023-01-01&to=2023-06-30").await;
+        let half = crate::exports::rows(&half);
+        assert!(half.len() > 2_000 && half.len() < 4_000, "{}", half.len());
+        assert!(half.iter().all(|r| ("2023-01-01".."2023-07-01").contains(&r[1].as_str())));
+    }
+}
