@@ -28,7 +28,7 @@ timed() {
     local label="$1"
     shift
     /usr/bin/time -f "$label: %e s wall, %U s user, %M KB peak" "$@" 2>&1 >/dev/null |
-        grep -E "^$label:"
+        grep -F "$label:"
 }
 
 load() { echo "machine load: $(cut -d' ' -f1-3 /proc/loadavg)"; }
@@ -56,9 +56,10 @@ echo "== over HTTP: time to the first byte and in all; the server's peak memory"
 TOKEN="$("$BIN" --database-url "sqlite://$DIR/demo.db" token create --role researcher 2>/dev/null)"
 PORT=$((20000 + RANDOM % 20000))
 /usr/bin/time -f "server peak memory: %M KB" -o "$DIR/server.time" \
-    "$BIN" --database-url "sqlite://$DIR/demo.db" serve --bind "127.0.0.1:$PORT" >"$DIR/server.log" 2>&1 &
+    env TRUSTPULSE_METRICS_BIND=off "$BIN" --database-url "sqlite://$DIR/demo.db" serve --bind "127.0.0.1:$PORT" >"$DIR/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "the server did not start:"; cat "$DIR/server.log"; exit 1; }
 for run in $(seq "$RUNS"); do
     curl -sf -H "Authorization: Bearer $TOKEN" -o "$DIR/http.csv" \
         -w "HTTP export $run: first byte %{time_starttransfer} s, all %{time_total} s, %{size_download} bytes\n" \
@@ -67,7 +68,7 @@ done
 curl -sf -H "Authorization: Bearer $TOKEN" -o "$DIR/package.zip" \
     -w "HTTP data package: first byte %{time_starttransfer} s, all %{time_total} s, %{size_download} bytes\n" \
     "http://127.0.0.1:$PORT/api/v1/surveys/$SURVEY/datapackage.zip"
-kill -TERM "$SERVER"
+pkill -TERM -P "$SERVER" # the server, not the `time` that measures it
 wait "$SERVER" || true
 cat "$DIR/server.time"
 cmp -s "$DIR/http.csv" "$DIR/responses.csv" && echo "HTTP and CLI bytes: identical"

@@ -350,7 +350,20 @@ fn internal_msg(message: String) -> AppError {
     AppError::Internal(anyhow::anyhow!(message))
 }
 
-/// What `trustpulse export` writes (the same bytes as the HTTP downloads).
+/// 422 naming every parameter given to a download that takes none.
+pub fn no_parameters(query: &HashMap<String, String>) -> AppResult<()> {
+    let problems = unknown_parameters(query, &[]);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "this download takes no parameters",
+            problems,
+        ))
+    }
+}
+
+/// A download, as `trustpulse export` and the HTTP downloads write it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Download {
     Responses,
@@ -372,17 +385,6 @@ pub fn write_download(
 ) -> AppResult<()> {
     let io = |e: std::io::Error| AppError::Internal(anyhow::anyhow!("writing: {e}"));
     let def = &loaded.survey.definition;
-    let takes_no_parameters = || {
-        let problems = unknown_parameters(query, &[]);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::invalid(
-                "this export takes no parameters",
-                problems,
-            ))
-        }
-    };
     match what {
         Download::Responses => {
             let options = MicrodataOptions::parse(query, &loaded.waves)?;
@@ -404,18 +406,18 @@ pub fn write_download(
             out.write_all(&csv.body).map_err(io)
         }
         Download::CodebookCsv => {
-            takes_no_parameters()?;
+            no_parameters(query)?;
             let book = codebook::Codebook::new(def, &loaded.waves, &loaded.targets);
             let body = book.csv(def).map_err(|e| AppError::Internal(e.into()))?;
             out.write_all(&body).map_err(io)
         }
         Download::CodebookJson => {
-            takes_no_parameters()?;
+            no_parameters(query)?;
             let book = codebook::Codebook::new(def, &loaded.waves, &loaded.targets);
             serde_json::to_writer(&mut *out, &book).map_err(|e| AppError::Internal(e.into()))
         }
         Download::DataPackage => {
-            takes_no_parameters()?;
+            no_parameters(query)?;
             let today = crate::submission::local_today(&loaded.survey);
             write_datapackage(conn, loaded, min_cell, today, &mut *out)
         }

@@ -8,8 +8,7 @@ use crate::analysis::service::{self, Loaded};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
 use crate::error::{AppError, AppResult};
-use crate::export::codebook::Codebook;
-use crate::export::{self, MicrodataOptions, unknown_parameters};
+use crate::export::{self, Download, MicrodataOptions, no_parameters};
 use crate::routes::{Researcher, single_values, with_conn};
 use crate::submission::local_today;
 
@@ -129,19 +128,34 @@ pub async fn get_datapackage(
     ))
 }
 
+/// A small download, written whole by the code the CLI runs.
+async fn download(
+    store: &Store,
+    settings: &Settings,
+    slug: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+    what: Download,
+) -> AppResult<(Loaded, Vec<u8>)> {
+    let query = single_values(query.into_inner())?;
+    let (slug, min_cell) = (slug.into_inner(), settings.min_cell);
+    with_conn(store, move |conn| {
+        let loaded = service::load(conn, &slug)?;
+        let mut body = Vec::new();
+        export::write_download(conn, &loaded, what, &query, min_cell, &mut body)?;
+        Ok((loaded, body))
+    })
+    .await
+}
+
 /// `GET /api/v1/surveys/{slug}/codebook.csv` (researcher or admin token)
 pub async fn get_codebook_csv(
     _researcher: Researcher,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let (loaded, query) = load(&store, slug, query).await?;
-    no_parameters(&query)?;
-    let def = &loaded.survey.definition;
-    let body = Codebook::new(def, &loaded.waves, &loaded.targets)
-        .csv(def)
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let (loaded, body) = download(&store, &settings, slug, query, Download::CodebookCsv).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -159,27 +173,15 @@ pub async fn get_codebook_csv(
 pub async fn get_codebook_json(
     _researcher: Researcher,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let (loaded, query) = load(&store, slug, query).await?;
-    no_parameters(&query)?;
-    let book = Codebook::new(&loaded.survey.definition, &loaded.waves, &loaded.targets);
+    let (_, body) = download(&store, &settings, slug, query, Download::CodebookJson).await?;
     Ok(HttpResponse::Ok()
+        .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .json(book))
-}
-
-fn no_parameters(query: &std::collections::HashMap<String, String>) -> AppResult<()> {
-    let problems = unknown_parameters(query, &[]);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            "this endpoint takes no parameters",
-            problems,
-        ))
-    }
+        .body(body))
 }
 
 /// `Write` onto the body channel, a chunk at a time; an error once the
