@@ -63,7 +63,7 @@ pub fn load<E>(
 ) -> Result<u64, BulkError<E>> {
     let (to_writer, from_loader) = mpsc::sync_channel::<ToWriter>(2);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(move || write(conn, survey_id, from_loader));
+        let writer = scope.spawn(|| write(&mut *conn, survey_id, from_loader));
         let mut sums = Pending::default();
         let mut keys = os_seeded_rng();
         let mut batch = Vec::with_capacity(BATCH);
@@ -98,6 +98,16 @@ pub fn load<E>(
         let written = writer.join().expect("the bulk writer does not panic");
         outcome?;
         Ok(written?)
+    })
+    .and_then(|stored| {
+        // Fresh statistics: before autovacuum gets to them, PostgreSQL
+        // planned an export page as a sort of every later row (1M: 7 s
+        // instead of 3.7 s for the whole export).
+        if let DbConnection::Pg(c) = conn {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("ANALYZE responses, agg_pieces, agg_days").execute(c)?;
+        }
+        Ok(stored)
     })
 }
 

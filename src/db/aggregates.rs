@@ -385,7 +385,8 @@ fn has_any(conn: &mut DbConnection, survey_id: i32) -> QueryResult<bool> {
 /// Rows per multi-row INSERT (7 bound columns, under every backend's limit).
 const INSERT_CHUNK: usize = 2000;
 
-/// One multi-row INSERT of `rows` into `table`, on the backend at hand.
+/// `rows` into `table`: one multi-row INSERT on SQLite, a binary COPY on
+/// PostgreSQL.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
         if !$rows.is_empty() {
@@ -393,7 +394,9 @@ macro_rules! insert_rows {
                 DbConnection::Sqlite(c) => {
                     diesel::insert_into($table).values(&$rows[..]).execute(c)?
                 }
-                DbConnection::Pg(c) => diesel::insert_into($table).values(&$rows[..]).execute(c)?,
+                DbConnection::Pg(c) => diesel::copy_from($table)
+                    .from_insertable(&$rows[..])
+                    .execute(c)?,
             };
         }
     };
@@ -401,6 +404,7 @@ macro_rules! insert_rows {
 
 #[derive(Insertable)]
 #[diesel(table_name = agg_pieces)]
+#[diesel(treat_none_as_default_value = false)]
 struct PieceRow {
     survey_id: i32,
     question: String,
@@ -413,6 +417,7 @@ struct PieceRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = agg_days)]
+#[diesel(treat_none_as_default_value = false)]
 struct DayRow {
     survey_id: i32,
     day: i32,
