@@ -54,10 +54,11 @@ fn series_queries(q: &QuestionDef, weighted: bool) -> Vec<HashMap<String, String
     }
 }
 
-/// Cells read as missing in `responses.csv`: empty, and the non-substantive
-/// codes of scale questions (so that scale columns are integers).
+/// Cells read as missing in `responses.csv`: empty, `dk` and `na` (the
+/// product contract), and any other non-substantive code of a scale question
+/// (so that scale columns are integers).
 pub fn missing_values(def: &SurveyDefinition) -> Vec<String> {
-    let mut values = vec![String::new()];
+    let mut values = vec![String::new(), "dk".to_string(), "na".to_string()];
     for q in def
         .questions
         .iter()
@@ -264,8 +265,9 @@ pub fn readme(loaded: &Loaded, book: &Codebook, today: NaiveDate, rows: u64) -> 
          `base_weight` is the weight a response came with. `weight` is the final weight the series use: \
          {method} {targets}\n\n\
          ## Missing values\n\n\
-         An empty cell is no answer. In scale columns the non-substantive codes are read as missing \
-         (missing values {missing}); read the file as text to keep them apart.\n\n\
+         An empty cell is no answer. The schema's missing values ({missing}) are read as missing in \
+         every column, so that scale columns are numbers; \"don't know\" and \"prefer not to say\" \
+         then look like no answer: read the file as text to keep them apart (the codebook lists every code).\n\n\
          ## Loading\n\n\
          pandas:\n\n\
          ```python\n\
@@ -426,7 +428,7 @@ mod tests {
         assert_eq!(kind("submitted_date"), "date");
         assert_eq!(kind("weight"), "number");
         assert_eq!(schema["primaryKey"], json!(["response_id"]));
-        assert_eq!(schema["missingValues"], json!(["", "dk"]));
+        assert_eq!(schema["missingValues"], json!(["", "dk", "na"]));
         let paths: Vec<&str> = resources
             .iter()
             .map(|r| r["path"].as_str().unwrap())
