@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bulk;
 pub mod config;
 pub mod db;
+pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod limits;

@@ -12,8 +12,8 @@ use trustpulse::analysis::service;
 use trustpulse::auth::Role;
 use trustpulse::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use trustpulse::db::{self, DatabaseUrl, Store};
-use trustpulse::export::import::{ImportError, Target, import_csv};
-use trustpulse::export::{Download, write_download};
+use trustpulse::downloads::{Download, import_csv, write_download};
+use trustpulse::export::import::{ImportError, Target};
 use trustpulse::submission::local_today;
 use trustpulse::telemetry;
 

@@ -5,18 +5,14 @@
 //! snapshot.
 
 use std::collections::HashMap;
-use std::io::Write;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::analysis::report;
-use crate::analysis::service::{Loaded, Reader};
-use crate::db::DbConnection;
-use crate::error::{AppError, AppResult};
+use crate::analysis::service::Loaded;
 use crate::export::codebook::{self, Codebook};
 use crate::export::microdata::Layout;
-use crate::export::{MicrodataOptions, write_microdata_rows};
 use crate::survey::{QuestionDef, QuestionKind, Role, SurveyDefinition};
 
 /// Questions with a file under `series/`: items that are not free text.
@@ -29,7 +25,7 @@ pub fn tracked(def: &SurveyDefinition) -> impl Iterator<Item = &QuestionDef> {
 /// The series parameters of a tracked question's file: monthly, weighted
 /// when targets exist; the mean for a scale, else one share per substantive
 /// option (yes for yes/no).
-fn series_queries(q: &QuestionDef, weighted: bool) -> Vec<HashMap<String, String>> {
+pub fn series_queries(q: &QuestionDef, weighted: bool) -> Vec<HashMap<String, String>> {
     let base = |metric: &str, option: Option<&str>| {
         let mut query = HashMap::from([
             ("question".to_string(), q.code.clone()),
@@ -292,91 +288,6 @@ pub fn readme(loaded: &Loaded, book: &Codebook, today: NaiveDate, rows: u64) -> 
         missing = missing.join(", "),
         missing_r = missing.join(", "),
     )
-}
-
-/// Writes the zipped package to `out`, every figure read inside the caller's
-/// snapshot. Series are the exact (researcher) figures.
-pub fn write(
-    conn: &mut DbConnection,
-    loaded: &Loaded,
-    min_cell: u32,
-    today: NaiveDate,
-    out: impl Write,
-) -> AppResult<()> {
-    let def = &loaded.survey.definition;
-    let book = Codebook::new(def, &loaded.waves, &loaded.targets);
-    let rows = crate::db::responses::count(conn, loaded.survey.id)? as u64;
-    let stamp = zip::DateTime::from_date_and_time(
-        today.year().clamp(1980, 2107) as u16,
-        today.month() as u8,
-        today.day() as u8,
-        0,
-        0,
-        0,
-    )
-    .map_err(|e| zip_error(e.to_string()))?;
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(stamp);
-    let mut zip = zip::ZipWriter::new_stream(out);
-    let entry = |zip: &mut zip::ZipWriter<_>, name: &str, bytes: &[u8]| -> AppResult<()> {
-        zip.start_file(name, options)
-            .map_err(|e| zip_error(e.to_string()))?;
-        zip.write_all(bytes).map_err(|e| zip_error(e.to_string()))
-    };
-    let package = serde_json::to_vec_pretty(&descriptor(loaded, &book, today))
-        .map_err(|e| AppError::Internal(e.into()))?;
-    entry(&mut zip, "datapackage.json", &package)?;
-    entry(
-        &mut zip,
-        "README.md",
-        readme(loaded, &book, today, rows).as_bytes(),
-    )?;
-    let codebook = book.csv(def).map_err(|e| AppError::Internal(e.into()))?;
-    entry(&mut zip, "codebook.csv", &codebook)?;
-    let reader = Reader::new(loaded, false, min_cell);
-    let weighted = !loaded.targets.shares.is_empty();
-    for q in tracked(def) {
-        let mut file = Vec::new();
-        for (i, query) in series_queries(q, weighted).iter().enumerate() {
-            let csv = reader.series_csv(conn, query)?;
-            // One header for the file: later parts start after their own.
-            let body = if i == 0 {
-                &csv.body[..]
-            } else {
-                let start = csv
-                    .body
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(0, |p| p + 1);
-                &csv.body[start..]
-            };
-            file.extend_from_slice(body);
-        }
-        entry(&mut zip, &format!("series/{}.csv", q.code), &file)?;
-    }
-    zip.start_file("responses.csv", options)
-        .map_err(|e| zip_error(e.to_string()))?;
-    let everything = MicrodataOptions::everything();
-    let mut failed = None;
-    write_microdata_rows(conn, loaded, &everything, |chunk| {
-        match zip.write_all(&chunk) {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        }
-    })?;
-    if let Some(e) = failed {
-        return Err(zip_error(e.to_string()));
-    }
-    let mut out = zip.finish().map_err(|e| zip_error(e.to_string()))?;
-    out.flush().map_err(|e| zip_error(e.to_string()))
-}
-
-fn zip_error(message: String) -> AppError {
-    AppError::Internal(anyhow::anyhow!("writing the data package: {message}"))
 }
 
 #[cfg(test)]

@@ -13,9 +13,8 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::bulk::{self, BulkError, BulkResponse};
+use crate::bulk::BulkResponse;
 use crate::db::surveys::Wave;
-use crate::db::{DbConnection, responses};
 use crate::export::microdata::MULTI_SEPARATOR;
 use crate::survey::answers;
 use crate::survey::{Lang, QuestionDef, QuestionKind, Survey};
@@ -343,7 +342,7 @@ fn cell_value(q: &QuestionDef, cell: &str) -> Option<Value> {
 
 /// Reads every row, yielding valid responses until the first bad one; after
 /// it reads on only to report, and ends with the report as an error.
-struct Rows<'a, R: Read> {
+pub struct Rows<'a, R: Read> {
     reader: csv::Reader<R>,
     record: csv::StringRecord,
     target: &'a Target<'a>,
@@ -360,6 +359,11 @@ struct Rows<'a, R: Read> {
 }
 
 impl<R: Read> Rows<'_, R> {
+    /// Rows skipped so far because their response_id is stored.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
     fn problem(&mut self, line: u64, reason: String) {
         self.total_problems += 1;
         if self.listed.len() < LISTED_PROBLEMS {
@@ -454,14 +458,16 @@ fn read_error(e: &csv::Error) -> String {
     }
 }
 
-/// Imports a microdata CSV into the survey: all rows or none. `progress`
-/// hears the bytes read so far.
-pub fn import_csv(
-    conn: &mut DbConnection,
-    target: &Target,
-    input: impl Read,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Imported, ImportError> {
+/// Opens a microdata CSV for import: the header is checked whole, then the
+/// rows come one by one as responses (rows whose id is in `stored_ids` are
+/// skipped), ending with the report if any row was bad. `progress` hears the
+/// bytes read so far.
+pub fn rows<'a, R: Read>(
+    input: R,
+    target: &'a Target<'a>,
+    stored_ids: FxHashSet<u128>,
+    progress: &'a mut dyn FnMut(u64),
+) -> Result<Rows<'a, R>, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -477,12 +483,7 @@ pub fn import_csv(
     };
     let questions = &target.survey.definition.questions;
     let columns = Columns::from_header(questions, &header).map_err(ImportError::Malformed)?;
-    let stored_ids = responses::ids(conn, target.survey.id)
-        .map_err(|e| ImportError::Store(e.to_string()))?
-        .iter()
-        .filter_map(|id| Uuid::parse_str(id).ok().map(|u| u.as_u128()))
-        .collect();
-    let mut rows = Rows {
+    Ok(Rows {
         reader,
         record: csv::StringRecord::new(),
         target,
@@ -495,26 +496,7 @@ pub fn import_csv(
         done: false,
         progress,
         rows_read: 0,
-    };
-    let survey_id = target.survey.id;
-    let stored = bulk::load(
-        conn,
-        survey_id,
-        &target.survey.definition,
-        &mut rows,
-        |_| {},
-    );
-    match stored {
-        Ok(stored) => Ok(Imported {
-            stored,
-            skipped: rows.skipped,
-        }),
-        Err(BulkError::Source(e)) => Err(e),
-        Err(BulkError::Store(e)) if responses::is_duplicate(&e) => Err(ImportError::Store(
-            "a response_id in the file belongs to a response of another survey".into(),
-        )),
-        Err(BulkError::Store(e)) => Err(ImportError::Store(e.to_string())),
-    }
+    })
 }
 
 #[cfg(test)]

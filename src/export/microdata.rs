@@ -12,6 +12,10 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::analysis::weighting::{RakePeriod, Weights};
+use crate::db::responses::ExportRow;
+use crate::db::surveys::Wave;
+use crate::error::{AppError, AppResult};
 use crate::survey::{QuestionDef, QuestionKind, Role, SurveyDefinition};
 
 /// Between a multi-choice question's code and an option's in a column name.
@@ -269,6 +273,68 @@ impl<'a> Layout<'a> {
         }
         out.write_record(None::<&[u8]>)
     }
+}
+
+/// What formatting a page needs: the columns, the final weights, the waves.
+pub struct PageFormat<'a> {
+    pub layout: &'a Layout<'a>,
+    pub weights: &'a Weights,
+    pub waves: &'a [Wave],
+}
+
+impl PageFormat<'_> {
+    /// One page of rows as CSV records.
+    pub fn page(&self, page: &[ExportRow]) -> AppResult<Vec<u8>> {
+        let (mut cell, mut scratch) = (String::new(), String::new());
+        let mut out = page_writer();
+        let mut slots = self.layout.slots();
+        for (id, date, wave_id, lang, base_weight, answers) in page {
+            self.layout
+                .parse(answers, &mut slots)
+                .map_err(|e| internal_msg(format!("stored answers of {id}: {e}")))?;
+            let rake = RakePeriod::of(*date, wave_id.unwrap_or(0));
+            let g = if self.weights.raked(rake) {
+                self.layout.cell_into(&slots, &mut cell);
+                self.weights.factor(rake, &cell)
+            } else {
+                1.0
+            };
+            let row = Row {
+                id,
+                date: *date,
+                wave: wave_id
+                    .and_then(|w| self.waves.iter().find(|x| x.id == w))
+                    .map(|w| w.label.as_str()),
+                lang,
+                base_weight: *base_weight,
+                weight: g * base_weight,
+                answers: &slots,
+            };
+            self.layout
+                .write(&mut out, &row, &mut scratch)
+                .map_err(csv_error)?;
+        }
+        drop(slots);
+        take(out)
+    }
+}
+
+/// A CSV writer for one page (RFC 4180: quotes where needed).
+pub fn page_writer() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::with_capacity(1 << 20))
+}
+
+/// A page's bytes.
+pub fn take(out: csv::Writer<Vec<u8>>) -> AppResult<Vec<u8>> {
+    out.into_inner().map_err(|e| internal_msg(e.to_string()))
+}
+
+pub fn csv_error(e: csv::Error) -> AppError {
+    AppError::Internal(e.into())
+}
+
+pub fn internal_msg(message: String) -> AppError {
+    AppError::Internal(anyhow::anyhow!(message))
 }
 
 /// A text a spreadsheet could run as a formula (or that starts with the

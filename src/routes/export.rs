@@ -7,8 +7,9 @@ use actix_web::{HttpResponse, web};
 use crate::analysis::service::{self, Loaded};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
+use crate::downloads::{self, Download};
 use crate::error::{AppError, AppResult};
-use crate::export::{self, Download, MicrodataOptions, no_parameters};
+use crate::export::{MicrodataOptions, no_parameters};
 use crate::routes::{Researcher, single_values, with_conn};
 use crate::submission::local_today;
 
@@ -94,7 +95,7 @@ pub async fn get_microdata(
         "text/csv; charset=utf-8",
         file,
         move |conn, tx| {
-            export::write_microdata(conn, &loaded, &options, |chunk| {
+            downloads::write_microdata(conn, &loaded, &options, |chunk| {
                 tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
             })
         },
@@ -123,7 +124,7 @@ pub async fn get_datapackage(
                 tx,
                 buffer: Vec::with_capacity(CHUNK_BYTES),
             };
-            export::write_datapackage(conn, &loaded, min_cell, today, out)
+            downloads::write_datapackage(conn, &loaded, min_cell, today, out)
         },
     ))
 }
@@ -141,7 +142,7 @@ async fn download(
     with_conn(store, move |conn| {
         let loaded = service::load(conn, &slug)?;
         let mut body = Vec::new();
-        export::write_download(conn, &loaded, what, &query, min_cell, &mut body)?;
+        downloads::write_download(conn, &loaded, what, &query, min_cell, &mut body)?;
         Ok((loaded, body))
     })
     .await
