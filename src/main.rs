@@ -221,8 +221,15 @@ fn export(
             );
             bar.set_message(format!("writing {}", path.display()));
             let mut sink = bar.wrap_write(std::io::BufWriter::with_capacity(1 << 16, file));
-            write_download(&mut conn, &loaded, what, &query, min_cell, &mut sink)?;
-            sink.flush()?;
+            let written = write_download(&mut conn, &loaded, what, &query, min_cell, &mut sink)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| Ok(sink.flush()?));
+            if let Err(e) = written {
+                // Never leave a partial file that looks whole (a zip would).
+                drop(sink);
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
             bar.finish_and_clear();
             eprintln!("wrote {} ({} bytes)", path.display(), bar.position());
         }

@@ -4,7 +4,9 @@
 //! Rows whose `response_id` is already stored are skipped, so running the
 //! same import twice adds nothing.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::rc::Rc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Read;
@@ -181,8 +183,15 @@ fn parse_row(
     let mut choices: Vec<(&str, Vec<Value>, usize, usize)> = Vec::new();
     for (column, cell) in columns.columns.iter().zip(record.iter()) {
         match column {
+            // Only random (version 4) ids: other versions carry a time of
+            // day or a sequence that the store must never keep.
             Column::Id if !cell.is_empty() => match Uuid::parse_str(cell) {
-                Ok(uuid) => id = Some(uuid.hyphenated().to_string()),
+                Ok(uuid) if uuid.get_version_num() == 4 => {
+                    id = Some(uuid.hyphenated().to_string())
+                }
+                Ok(_) => problems.push(format!(
+                    "response_id: {cell:?} is not a random UUID (version 4); leave it empty for a new one"
+                )),
                 Err(_) => problems.push(format!("response_id: {cell:?} is not a UUID")),
             },
             Column::Id => {}
@@ -196,7 +205,8 @@ fn parse_row(
                 )),
             },
             Column::Wave if !cell.is_empty() => {
-                match target.waves.iter().find(|w| w.label == cell) {
+                let label = cell.strip_prefix('\'').unwrap_or(cell);
+                match target.waves.iter().find(|w| w.label == label) {
                     Some(w) => wave = Some(w),
                     None => problems.push(format!("wave: no wave {cell:?} in this survey")),
                 }
@@ -343,7 +353,10 @@ fn cell_value(q: &QuestionDef, cell: &str) -> Option<Value> {
 /// Reads every row, yielding valid responses until the first bad one; after
 /// it reads on only to report, and ends with the report as an error.
 pub struct Rows<'a, R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Newlines<R>>,
+    /// Offsets of the newlines not yet passed, and how many were passed.
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+    lines_before: u64,
     record: csv::StringRecord,
     target: &'a Target<'a>,
     columns: Columns<'a>,
@@ -359,6 +372,32 @@ pub struct Rows<'a, R: Read> {
 }
 
 impl<R: Read> Rows<'_, R> {
+    /// The file line (1-based) holding byte `offset`. Counted here: the csv
+    /// reader's own line numbers are one short after a CRLF line end or a
+    /// blank line.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut newlines = self.newlines.borrow_mut();
+        while newlines.front().is_some_and(|n| *n < offset) {
+            newlines.pop_front();
+            self.lines_before += 1;
+        }
+        self.lines_before + 1
+    }
+
+    /// The line the record just read starts on: the line of its last byte,
+    /// less the newlines inside its quoted fields (its start offset would
+    /// point at a blank line before it).
+    fn record_line(&mut self) -> u64 {
+        let end = self.reader.position().byte();
+        let inside: usize = self
+            .record
+            .iter()
+            .map(|f| f.bytes().filter(|b| *b == b'\n').count())
+            .sum();
+        self.line_at(end.saturating_sub(1))
+            .saturating_sub(inside as u64)
+    }
+
     /// Rows skipped so far because their response_id is stored.
     pub fn skipped(&self) -> u64 {
         self.skipped
@@ -385,7 +424,7 @@ impl<R: Read> Iterator for Rows<'_, R> {
             if self.rows_read.is_multiple_of(4096) {
                 (self.progress)(self.reader.position().byte());
             }
-            let line = self.record.position().map_or(0, |p| p.line());
+            let line = self.record_line();
             match read {
                 Ok(true) => {}
                 Ok(false) => {
@@ -401,12 +440,8 @@ impl<R: Read> Iterator for Rows<'_, R> {
                 }
                 Err(e) => match e.kind() {
                     csv::ErrorKind::UnequalLengths {
-                        pos,
-                        expected_len,
-                        len,
-                        ..
+                        expected_len, len, ..
                     } => {
-                        let line = pos.as_ref().map_or(line, |p| p.line());
                         self.problem(
                             line,
                             format!("{len} fields where the header has {expected_len}"),
@@ -415,7 +450,8 @@ impl<R: Read> Iterator for Rows<'_, R> {
                     }
                     _ => {
                         self.done = true;
-                        return Some(Err(ImportError::Malformed(read_error(&e))));
+                        let at = e.position().map(|p| self.line_at(p.byte()));
+                        return Some(Err(ImportError::Malformed(read_error(&e, at))));
                     }
                 },
             }
@@ -446,15 +482,31 @@ impl<R: Read> Iterator for Rows<'_, R> {
     }
 }
 
-fn read_error(e: &csv::Error) -> String {
-    let at = e
-        .position()
-        .map(|p| format!("line {}: ", p.line()))
-        .unwrap_or_default();
+fn read_error(e: &csv::Error, line: Option<u64>) -> String {
+    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => format!("{at}the file is not UTF-8 text"),
         csv::ErrorKind::Io(io) => format!("reading the file: {io}"),
         _ => format!("{at}{e}"),
+    }
+}
+
+/// The input, noting the offset of every newline that passes through.
+pub struct Newlines<R> {
+    inner: R,
+    read: u64,
+    seen: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for Newlines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut seen = self.seen.borrow_mut();
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            seen.push_back(self.read + i as u64);
+        }
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -468,10 +520,15 @@ pub fn rows<'a, R: Read>(
     stored_ids: FxHashSet<u128>,
     progress: &'a mut dyn FnMut(u64),
 ) -> Result<Rows<'a, R>, ImportError> {
+    let newlines = Rc::new(RefCell::new(VecDeque::new()));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(Newlines {
+            inner: input,
+            read: 0,
+            seen: Rc::clone(&newlines),
+        });
     let header = match reader.headers() {
         Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
             return Err(ImportError::Malformed(
@@ -479,12 +536,14 @@ pub fn rows<'a, R: Read>(
             ));
         }
         Ok(h) => h.clone(),
-        Err(e) => return Err(ImportError::Malformed(read_error(&e))),
+        Err(e) => return Err(ImportError::Malformed(read_error(&e, Some(1)))),
     };
     let questions = &target.survey.definition.questions;
     let columns = Columns::from_header(questions, &header).map_err(ImportError::Malformed)?;
     Ok(Rows {
         reader,
+        newlines,
+        lines_before: 0,
         record: csv::StringRecord::new(),
         target,
         columns,
@@ -597,6 +656,62 @@ mod tests {
                 .unwrap()
                 .contains("no submitted_date")
         );
+    }
+
+    /// Every row of a file, or the report of its bad rows.
+    fn import_lines(bytes: &[u8]) -> Result<usize, ImportError> {
+        let survey = survey();
+        let target = Target {
+            survey: &survey,
+            waves: &[],
+            today: NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(),
+        };
+        let mut progress = |_| {};
+        let rows = rows(bytes, &target, FxHashSet::default(), &mut progress)?;
+        rows.collect::<Result<Vec<_>, _>>().map(|r| r.len())
+    }
+
+    #[test]
+    fn bad_rows_are_named_by_their_line_whatever_the_line_ends() {
+        let header = "submitted_date,portal_account,portal_trust,comment";
+        for end in ["\n", "\r\n"] {
+            let file = [
+                header,
+                "2024-01-02,active,3,\"two\nlines\"",
+                "",
+                "2024-01-03,maybe,3,",
+                "2024-01-04,active,3,",
+                "2024-01-05,active",
+                "",
+            ]
+            .join(end);
+            match import_lines(file.as_bytes()) {
+                Err(ImportError::BadRows { listed, total }) => {
+                    assert_eq!(total, 2, "{end:?}");
+                    assert_eq!(listed[0].line, 5, "{end:?}: {listed:?}");
+                    assert_eq!(listed[1].line, 7, "{end:?}: {listed:?}");
+                }
+                other => panic!("{end:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_random_ids_are_kept() {
+        let v1 = "response_id,submitted_date,portal_account,portal_trust\nc232ab00-9414-11ec-b3c8-9f6bdeced846,2024-01-02,active,3\n";
+        match import_lines(v1.as_bytes()) {
+            Err(ImportError::BadRows { listed, .. }) => {
+                assert!(listed[0].reason.contains("version 4"), "{listed:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_question_made_required_later_does_not_refuse_older_records() {
+        // portal_trust is required today; an older record without it imports.
+        let old = "submitted_date,portal_account\n2022-01-02,active\n";
+        assert_eq!(import_lines(old.as_bytes()).unwrap(), 1);
     }
 
     #[test]

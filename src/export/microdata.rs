@@ -225,7 +225,7 @@ impl<'a> Layout<'a> {
             row.date.day()
         );
         out.write_field(&*scratch)?;
-        out.write_field(row.wave.unwrap_or(""))?;
+        out.write_field(spreadsheet_safe(row.wave.unwrap_or("")).as_ref())?;
         out.write_field(row.lang)?;
         for w in [row.base_weight, row.weight] {
             if w == 1.0 {

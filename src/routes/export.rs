@@ -49,10 +49,14 @@ fn streamed(
     let span = tracing::Span::current();
     actix_web::rt::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let written = store
-            .get()
-            .map_err(AppError::from)
-            .and_then(|mut conn| write(&mut conn, &tx));
+        // A panic must cut the body short too, never end it cleanly.
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store
+                .get()
+                .map_err(AppError::from)
+                .and_then(|mut conn| write(&mut conn, &tx))
+        }))
+        .unwrap_or_else(|_| Err(AppError::Internal(anyhow::anyhow!("the export panicked"))));
         if let Err(e) = written {
             // The status line is gone: cut the body short so that the
             // client sees a broken download, never a silently short file.

@@ -114,8 +114,9 @@ pub fn validate(
 }
 
 /// As `validate`, for a record stored before (an import): answers to retired
-/// questions are kept, and retired questions are never required. Takes the
-/// answers, so that values already in canonical form move instead of copying.
+/// questions are kept, and no question is required (a question made required
+/// later has no answer in older records, which must still round-trip). Takes
+/// the answers, so that values already in canonical form move instead of copying.
 pub fn validate_record(
     survey: &SurveyDefinition,
     answers: Map<String, Value>,
@@ -126,17 +127,17 @@ pub fn validate_record(
 fn validate_with(
     survey: &SurveyDefinition,
     mut answers: Map<String, Value>,
-    retired_known: bool,
+    stored_record: bool,
 ) -> Result<ValidAnswers, Vec<AnswerProblem>> {
     let mut valid = Map::new();
     let mut problems = Vec::new();
-    let asked = |q: &&QuestionDef| retired_known || !q.retired;
+    let asked = |q: &&QuestionDef| stored_record || !q.retired;
     for question in survey.questions.iter().filter(asked) {
         let entry = answers
             .remove_entry(&question.code)
             .filter(|(_, v)| !is_unanswered(v));
         let outcome = match &entry {
-            None if question.required && !question.retired => Err(Problem::Required),
+            None if question.required && !stored_record => Err(Problem::Required),
             None => continue,
             Some((_, value)) => check(question, value),
         };
