@@ -31,14 +31,31 @@ pub fn cell_of(def: &SurveyDefinition, answers: &Map<String, Value>) -> String {
 
 /// `cell_of`, written into a reused buffer (bulk loads call it per response).
 pub fn cell_into(def: &SurveyDefinition, answers: &Map<String, Value>, out: &mut String) {
+    write_cell(
+        out,
+        def.questions
+            .iter()
+            .filter(|q| q.role == Role::Demographic)
+            .map(|q| {
+                (
+                    q.code.as_str(),
+                    answers.get(&q.code).and_then(Value::as_str),
+                )
+            }),
+    );
+}
+
+/// Writes a cell key from (demographic code, answer) pairs in survey order:
+/// the one place its format is spelled out.
+pub fn write_cell<'a>(out: &mut String, pairs: impl Iterator<Item = (&'a str, Option<&'a str>)>) {
     out.clear();
-    for q in def.questions.iter().filter(|q| q.role == Role::Demographic) {
-        if !out.is_empty() {
+    for (i, (code, answer)) in pairs.enumerate() {
+        if i > 0 {
             out.push('|');
         }
-        out.push_str(&q.code);
+        out.push_str(code);
         out.push('=');
-        out.push_str(answers.get(&q.code).and_then(Value::as_str).unwrap_or(""));
+        out.push_str(answer.unwrap_or(""));
     }
 }
 

@@ -104,9 +104,36 @@ pub const MAX_SMOOTH: usize = 52;
 /// The dates the service reasons about: anything outside is a typo or an
 /// attack, and date arithmetic near chrono's limits would overflow.
 pub fn date_in_range(d: NaiveDate) -> bool {
-    let first = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
-    let last = NaiveDate::from_ymd_opt(2199, 12, 31).expect("a valid date");
-    (first..=last).contains(&d)
+    (first_date()..=last_date()).contains(&d)
+}
+
+/// The first date `date_in_range` accepts.
+pub fn first_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date")
+}
+
+/// The last date `date_in_range` accepts.
+pub fn last_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2199, 12, 31).expect("a valid date")
+}
+
+/// A 422 detail for every parameter not in `known`, in name order.
+pub fn unknown_parameters(params: &HashMap<String, String>, known: &[&str]) -> Vec<Detail> {
+    let mut unknown: Vec<&String> = params
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .collect();
+    unknown.sort();
+    unknown
+        .into_iter()
+        .map(|name| {
+            Detail::field(
+                name.clone(),
+                "unknown_parameter",
+                "not a parameter of this endpoint",
+            )
+        })
+        .collect()
 }
 
 /// The most points (periods × groups) one answer carries.
@@ -144,19 +171,8 @@ pub fn parse(
     params: &HashMap<String, String>,
     extra: &[&str],
 ) -> Result<SeriesSpec, Vec<Detail>> {
-    let mut problems = Vec::new();
-    let mut unknown: Vec<&String> = params
-        .keys()
-        .filter(|k| !SERIES_PARAMS.contains(&k.as_str()) && !extra.contains(&k.as_str()))
-        .collect();
-    unknown.sort();
-    for name in unknown {
-        problems.push(Detail::field(
-            name.clone(),
-            "unknown_parameter",
-            "not a parameter of this endpoint",
-        ));
-    }
+    let known: Vec<&str> = SERIES_PARAMS.iter().chain(extra).copied().collect();
+    let mut problems = unknown_parameters(params, &known);
     let question = match params.get("question") {
         None => {
             problems.push(Detail::field(

@@ -165,17 +165,16 @@ impl<'a> Layout<'a> {
 
     /// The raking cell of parsed answers, as `aggregate::cell_of` writes it.
     pub fn cell_into(&self, answers: &Answers, out: &mut String) {
-        out.clear();
-        for (n, i) in self.demographic.iter().enumerate() {
-            if n > 0 {
-                out.push('|');
-            }
-            out.push_str(&self.def.questions[*i].code);
-            out.push('=');
-            if let Some(Stored::Text(code)) = &answers[*i] {
-                out.push_str(code);
-            }
-        }
+        crate::aggregate::write_cell(
+            out,
+            self.demographic.iter().map(|i| {
+                let answer = match &answers[*i] {
+                    Some(Stored::Text(code)) => Some(code.as_ref()),
+                    _ => None,
+                };
+                (self.def.questions[*i].code.as_str(), answer)
+            }),
+        );
     }
 
     fn questions(&self) -> impl Iterator<Item = (usize, &'a QuestionDef)> + '_ {

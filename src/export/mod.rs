@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use crate::analysis::params::date_in_range;
+use crate::analysis::params::{date_in_range, first_date, last_date, unknown_parameters};
 use crate::db::surveys::Wave;
 use crate::error::{AppError, AppResult, Detail};
 
@@ -104,33 +104,6 @@ impl MicrodataOptions {
             ))
         }
     }
-}
-
-/// A 422 detail for every parameter not in `known`, in name order.
-pub fn unknown_parameters(query: &HashMap<String, String>, known: &[&str]) -> Vec<Detail> {
-    let mut unknown: Vec<&String> = query
-        .keys()
-        .filter(|k| !known.contains(&k.as_str()))
-        .collect();
-    unknown.sort();
-    unknown
-        .into_iter()
-        .map(|name| {
-            Detail::field(
-                name.clone(),
-                "unknown_parameter",
-                "not a parameter of this endpoint",
-            )
-        })
-        .collect()
-}
-
-fn first_date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
-}
-
-fn last_date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2199, 12, 31).unwrap_or(NaiveDate::MAX)
 }
 
 /// 422 naming every parameter given to a download that takes none.
