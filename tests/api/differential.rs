@@ -622,6 +622,45 @@ async fn run_seed(app: &TestApp, seed: u64, case: Case, tally: &mut Tally) {
             compare_shifts(cmp, data, weights_for(weighted), &q, &body, &what, reading);
         });
     }
+    // The microdata: every response's date, base weight and final weight,
+    // as the naive raking gives them (rows compared as sorted multisets:
+    // the file orders by random id).
+    let text = app
+        .client
+        .get(app.url("/api/v1/surveys/digital-trust/responses.csv"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut got: Vec<(String, String, String)> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[1].to_string(), r[4].to_string(), r[5].to_string())
+        })
+        .collect();
+    got.sort();
+    // Final weights: raked where targets exist, else the base weights.
+    let mut expected: Vec<(String, String, String)> = data
+        .responses
+        .iter()
+        .zip(&raked.w)
+        .map(|(r, w)| {
+            let base = r.base_weight;
+            (r.date.to_string(), format!("{base:.6}"), format!("{w:.6}"))
+        })
+        .collect();
+    expected.sort();
+    let what = format!("seed {seed} microdata weights");
+    check(tally, &data, &Value::Null, &what, |cmp, _, _| {
+        cmp.exact(&format!("{what}: rows"), got.len(), expected.len());
+        for (g, e) in got.iter().zip(&expected) {
+            cmp.exact(&what, g, e);
+        }
+    });
 }
 
 /// Compares one request under METHODS.
