@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod analysis;
 pub mod auth;
 pub mod bulk;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod downloads;
@@ -18,6 +19,8 @@ pub mod export;
 pub mod limits;
 pub mod openapi;
 pub mod pages;
+pub mod plot;
+pub mod rendering;
 pub mod routes;
 pub mod stats;
 pub mod submission;
@@ -63,6 +66,7 @@ pub fn start_server(
     let form_key = web::Data::new(routes::FormKey(form_key));
     let limiter = web::Data::new(RateLimiter::new(settings.submit_rate));
     let metrics = web::Data::new(Metrics::new());
+    let caches = web::Data::new(rendering::Caches::new());
     let store = web::Data::new(store);
     let settings = web::Data::new(settings);
     let (request_timeout, keep_alive) = (settings.request_timeout, settings.keep_alive);
@@ -75,6 +79,7 @@ pub fn start_server(
             .app_data(settings.clone())
             .app_data(form_key.clone())
             .app_data(limiter.clone())
+            .app_data(caches.clone())
             // Extractor failures answer in the same JSON shape as every other error.
             .app_data(web::PathConfig::default().error_handler(|e, _| {
                 error::AppError::NotFound(format!("no such resource: {e}")).into()

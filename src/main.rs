@@ -8,12 +8,14 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use std::io::Write;
-use trustpulse::analysis::service;
+use trustpulse::analysis::service::{self, Reader};
 use trustpulse::auth::Role;
 use trustpulse::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use trustpulse::db::{self, DatabaseUrl, Store};
 use trustpulse::downloads::{Download, import_csv, write_download};
 use trustpulse::export::import::{ImportError, Target};
+use trustpulse::plot::Format;
+use trustpulse::rendering::{Caches, Kind, chart_bytes};
 use trustpulse::submission::local_today;
 use trustpulse::telemetry;
 
@@ -70,6 +72,26 @@ enum Command {
         /// The HTTP query parameters as NAME=VALUE: from, to, wave,
         /// include_text for responses; question, metric, by, interval, … for series.
         filters: Vec<String>,
+    },
+    /// Draw one chart to a PNG or SVG file: the same bytes as
+    /// /charts/{survey}/{question}.png|svg (public figures unless --exact).
+    Render {
+        #[arg(long)]
+        survey: String,
+        #[arg(long)]
+        question: String,
+        /// The shift chart (differences at each event) instead of the series.
+        #[arg(long)]
+        shifts: bool,
+        /// Exact figures with today, as a researcher token sees them.
+        #[arg(long)]
+        exact: bool,
+        /// FILE.png or FILE.svg.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Series and chart parameters as NAME=VALUE: metric, by, interval,
+        /// from, to, weighted, smooth, lang, width, height, events, changes.
+        params: Vec<String>,
     },
     /// Load responses from a CSV in the microdata format: every row is checked
     /// and a file with a bad row stores nothing; stored response ids are skipped.
@@ -175,11 +197,61 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&url)?;
             export(&store, what, &survey, out, &filters, min_cell)
         }
+        Command::Render {
+            survey,
+            question,
+            shifts,
+            exact,
+            out,
+            params,
+        } => {
+            let min_cell = Settings::from_env(url.clone(), DEFAULT_BIND.to_string())?.min_cell;
+            let store = Store::open(&url)?;
+            let mut query = name_values(&params)?;
+            if query.insert("question".into(), question).is_some() {
+                anyhow::bail!("the question is given by --question");
+            }
+            let format = out
+                .extension()
+                .and_then(|e| Format::parse(&e.to_string_lossy()))
+                .context("--out must end in .png or .svg")?;
+            let kind = if shifts { Kind::Shifts } else { Kind::Series };
+            let mut conn = store.get()?;
+            let loaded = service::load(&mut conn, &survey)?;
+            let reader = Reader::new(&loaded, !exact, min_cell);
+            let (_, bytes) = chart_bytes(
+                &mut conn,
+                &reader,
+                &Caches::new(),
+                kind,
+                format,
+                &query,
+                None,
+            )?;
+            let bytes = bytes.unwrap_or_default();
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+            Ok(())
+        }
         Command::Import { survey, file } => {
             let store = Store::open(&url)?;
             import(&store, &survey, &file)
         }
     }
+}
+
+/// `NAME=VALUE` arguments as a query; a name given twice is an error.
+fn name_values(pairs: &[String]) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut query = std::collections::HashMap::new();
+    for pair in pairs {
+        let (name, value) = pair
+            .split_once('=')
+            .with_context(|| format!("{pair:?}: a parameter is NAME=VALUE"))?;
+        if query.insert(name.to_string(), value.to_string()).is_some() {
+            anyhow::bail!("{name} is given twice");
+        }
+    }
+    Ok(query)
 }
 
 fn export(
@@ -190,15 +262,7 @@ fn export(
     filters: &[String],
     min_cell: u32,
 ) -> anyhow::Result<()> {
-    let mut query = std::collections::HashMap::new();
-    for filter in filters {
-        let (name, value) = filter
-            .split_once('=')
-            .with_context(|| format!("{filter:?}: a filter is NAME=VALUE"))?;
-        if query.insert(name.to_string(), value.to_string()).is_some() {
-            anyhow::bail!("{name} is given twice");
-        }
-    }
+    let query = name_values(filters)?;
     let json = out
         .as_ref()
         .is_some_and(|p| p.extension().is_some_and(|e| e == "json"));

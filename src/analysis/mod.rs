@@ -4,6 +4,7 @@
 //! public's disclosure rules applied in one place (`disclosure`).
 
 pub mod changepoints;
+pub mod charts;
 pub mod disclosure;
 pub mod measure;
 pub mod params;

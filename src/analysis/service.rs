@@ -45,6 +45,15 @@ pub struct SeriesCsv {
     pub data_version: i64,
 }
 
+/// Shifts with what they were computed from.
+pub struct ShiftFigures {
+    pub spec: SeriesSpec,
+    pub request: shifts::ShiftRequest,
+    pub shifts: Vec<shifts::Shift>,
+    pub weighting: Vec<crate::analysis::weighting::WeightingReport>,
+    pub data_version: i64,
+}
+
 /// Who asks about which survey, with which minimum cell size.
 pub struct Reader<'a> {
     pub loaded: &'a Loaded,
@@ -88,7 +97,17 @@ impl<'a> Reader<'a> {
         conn: &mut DbConnection,
         query: &HashMap<String, String>,
     ) -> AppResult<(SeriesSpec, Series)> {
-        let spec = self.spec(query, &[])?;
+        self.series_with(conn, query, &[])
+    }
+
+    /// A series for a query that has parameters of its own in `extra`.
+    pub fn series_with(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+        extra: &[&str],
+    ) -> AppResult<(SeriesSpec, Series)> {
+        let spec = self.spec(query, extra)?;
         refuse(self.audience.series_refusals(&spec))?;
         let series = series::compute(conn, &self.context(), &spec)?;
         Ok((spec, series))
@@ -152,10 +171,31 @@ impl<'a> Reader<'a> {
         conn: &mut DbConnection,
         query: &HashMap<String, String>,
     ) -> AppResult<Value> {
+        let figures = self.shift_figures(conn, query, &[])?;
+        let meta = report::shifts_meta(
+            &self.loaded.survey,
+            &figures.spec,
+            &figures.request,
+            figures.weighting,
+            self.min_cell,
+            &self.audience,
+            figures.data_version,
+        );
+        Ok(serde_json::json!({ "meta": meta, "shifts": figures.shifts }))
+    }
+
+    /// The shifts a query asks for (parameters of its own in `extra`).
+    pub fn shift_figures(
+        &self,
+        conn: &mut DbConnection,
+        query: &HashMap<String, String>,
+        extra: &[&str],
+    ) -> AppResult<ShiftFigures> {
         let survey_id = self.loaded.survey.id;
         let range = aggregates::date_range(conn, survey_id, self.audience.last_day())?;
         let events = events::list(conn)?;
-        let spec = self.spec(query, shifts::PARAMS);
+        let known: Vec<&str> = shifts::PARAMS.iter().chain(extra).copied().collect();
+        let spec = self.spec(query, &known);
         let request = shifts::parse(query, &events, range);
         let (spec, request) = match (spec, request) {
             (Ok(spec), Ok(request)) => (spec, request),
@@ -179,20 +219,23 @@ impl<'a> Reader<'a> {
             &request.dates,
             request.window_days,
         )?;
-        let data_version = self.audience.data_version(
-            aggregates::versions(conn, survey_id)?,
-            self.audience.closed_waves(&self.loaded.waves),
-        );
-        let meta = report::shifts_meta(
-            &self.loaded.survey,
-            &spec,
-            &request,
+        let data_version = self.data_version(conn)?;
+        Ok(ShiftFigures {
+            spec,
+            request,
+            shifts: list,
             weighting,
-            self.min_cell,
-            &self.audience,
             data_version,
-        );
-        Ok(serde_json::json!({ "meta": meta, "shifts": list }))
+        })
+    }
+
+    /// The version of the figures this reader may see: it changes whenever
+    /// any of them could (a new answer, a completed day, a closed wave).
+    pub fn data_version(&self, conn: &mut DbConnection) -> AppResult<i64> {
+        Ok(self.audience.data_version(
+            aggregates::versions(conn, self.loaded.survey.id)?,
+            self.audience.closed_waves(&self.loaded.waves),
+        ))
     }
 
     /// `{"meta", "groups"}`: exploratory change points per group.

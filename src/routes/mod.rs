@@ -2,6 +2,7 @@
 
 mod admin;
 mod analysis;
+mod charts;
 mod export;
 mod ops;
 mod read;
@@ -34,6 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/s/{slug}")
                 .route(web::get().to(respond::get_form))
                 .route(web::post().to(respond::post_form)),
+        )
+        // charts
+        .service(resource("/charts/{slug}/{file}").route(web::get().to(charts::get_chart)))
+        .service(
+            resource("/charts/{slug}/{question}/{file}")
+                .route(web::get().to(charts::get_shift_chart)),
         )
         .service(resource("/s/{slug}/thanks").route(web::get().to(respond::get_thanks)))
         .service(

@@ -4,6 +4,7 @@
 mod access;
 mod analysis;
 mod browser;
+mod charts;
 mod differential;
 mod disclosure;
 mod exports;

@@ -21,7 +21,7 @@ use crate::on_both_stores;
 const SLUG: &str = "digital-trust";
 
 /// Runs the built binary on a store.
-fn cli(store: &TestStore, args: &[&str]) -> Output {
+pub fn cli(store: &TestStore, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_trustpulse"))
         .arg("--database-url")
         .arg(store.url_string())

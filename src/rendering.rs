@@ -1,0 +1,115 @@
+//! Charts against the store, for the CLI and HTTP alike: the name of one
+//! rendering (a digest of everything that went into it), a bounded cache of
+//! rendered bytes, and rendering on a miss.
+
+use std::collections::HashMap;
+
+use actix_web::web::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::analysis::charts as chart_service;
+use crate::analysis::service::Reader;
+use crate::cache::BytesCache;
+use crate::db::{DbConnection, events};
+use crate::error::AppResult;
+use crate::plot::{self, Format};
+
+/// Which picture of a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Series,
+    Shifts,
+}
+
+/// The rendered caches of a process: charts, and the dashboard's pages.
+pub struct Caches {
+    pub charts: BytesCache,
+    pub pages: BytesCache,
+}
+
+impl Caches {
+    pub fn new() -> Caches {
+        Caches {
+            charts: BytesCache::new(64 << 20),
+            pages: BytesCache::new(16 << 20),
+        }
+    }
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A digest naming one rendering: two requests with the same name get the
+/// same bytes. The caller's audience is in it (through `data_version` and
+/// `public`), so an exact chart is never served to the public.
+pub fn fingerprint(
+    conn: &mut DbConnection,
+    reader: &Reader,
+    what: &str,
+    query: &HashMap<String, String>,
+) -> AppResult<String> {
+    let mut hash = Sha256::new();
+    let mut line = |s: &str| {
+        hash.update(s.as_bytes());
+        hash.update([0]);
+    };
+    line(env!("CARGO_PKG_VERSION"));
+    line(what);
+    line(&reader.loaded.survey.definition.slug);
+    line(if reader.audience.is_public() {
+        "public"
+    } else {
+        "exact"
+    });
+    line(&reader.data_version(conn)?.to_string());
+    line(&reader.min_cell.to_string());
+    line(&serde_json::to_string(&reader.loaded.targets.shares).unwrap_or_default());
+    for e in events::list(conn)? {
+        line(&format!(
+            "{}|{}|{}|{}",
+            e.id, e.event_date, e.label_en, e.label_ru
+        ));
+    }
+    let mut pairs: Vec<_> = query.iter().collect();
+    pairs.sort();
+    for (k, v) in pairs {
+        line(&format!("{k}={v}"));
+    }
+    let digest = hash.finalize();
+    Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Renders (or finds) one chart; `None` when the client's copy is current.
+pub fn chart_bytes(
+    conn: &mut DbConnection,
+    reader: &Reader,
+    caches: &Caches,
+    kind: Kind,
+    format: Format,
+    query: &HashMap<String, String>,
+    if_none_match: Option<&str>,
+) -> AppResult<(String, Option<Bytes>)> {
+    let what = format!("{kind:?}.{}", format.extension());
+    let etag = format!("\"{}\"", fingerprint(conn, reader, &what, query)?);
+    if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Ok((etag, None));
+    }
+    if let Some(bytes) = caches.charts.get(&etag) {
+        return Ok((etag, Some(bytes)));
+    }
+    let bytes = Bytes::from(match kind {
+        Kind::Series => {
+            let (picture, look) = chart_service::series_picture(reader, conn, query)?;
+            plot::series::render(&picture.chart, look.size, format)
+        }
+        Kind::Shifts => {
+            let (chart, look, _) = chart_service::shift_picture(reader, conn, query)?;
+            plot::shifts::render(&chart, look.size, format)
+        }
+    });
+    caches.charts.insert(etag.clone(), bytes.clone());
+    Ok((etag, Some(bytes)))
+}
