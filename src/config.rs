@@ -33,6 +33,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long an idle keep-alive connection stays open.
     pub keep_alive: Duration,
+    /// The chart catalogue's folder (one TOML file per chart).
+    pub charts_dir: std::path::PathBuf,
 }
 
 impl Settings {
@@ -49,6 +51,7 @@ impl Settings {
             log_json: false,
             request_timeout: Duration::from_secs(10),
             keep_alive: Duration::from_secs(30),
+            charts_dir: "charts".into(),
         }
     }
 
@@ -90,6 +93,9 @@ impl Settings {
         }
         if let Some(v) = var("TRUSTPULSE_KEEP_ALIVE") {
             settings.keep_alive = Duration::from_secs(parse("TRUSTPULSE_KEEP_ALIVE", &v)?);
+        }
+        if let Some(v) = var("TRUSTPULSE_CHARTS").filter(|v| !v.is_empty()) {
+            settings.charts_dir = v.into();
         }
         settings.log_json = match var("TRUSTPULSE_LOG_FORMAT").as_deref() {
             None | Some("text") => false,

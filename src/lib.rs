@@ -11,7 +11,9 @@ pub mod analysis;
 pub mod auth;
 pub mod bulk;
 pub mod cache;
+pub mod catalogue;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod downloads;
 pub mod error;
@@ -51,6 +53,39 @@ fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
+/// The chart catalogue, each entry checked against its survey when the store
+/// has it (an entry for another survey waits, unshown, until it is added).
+fn load_catalogue(settings: &Settings, store: &Store) -> std::io::Result<Vec<catalogue::Entry>> {
+    let entries = catalogue::load(&settings.charts_dir).map_err(std::io::Error::other)?;
+    let mut conn = store.get().map_err(std::io::Error::other)?;
+    for entry in &entries {
+        let Some(survey) =
+            db::surveys::find_by_slug(&mut conn, &entry.survey).map_err(std::io::Error::other)?
+        else {
+            tracing::warn!(chart = %entry.name, survey = %entry.survey, "catalogue chart for a survey not in the store");
+            continue;
+        };
+        let has_targets = !db::targets::get(&mut conn, survey.id)
+            .map_err(std::io::Error::other)?
+            .shares
+            .is_empty();
+        let has_waves = !db::surveys::waves(&mut conn, survey.id)
+            .map_err(std::io::Error::other)?
+            .is_empty();
+        entry
+            .check(&survey.definition, has_targets, has_waves)
+            .map_err(|problem| {
+                std::io::Error::other(format!(
+                    "chart catalogue {}: {}.toml {problem}",
+                    settings.charts_dir.display(),
+                    entry.name
+                ))
+            })?;
+    }
+    tracing::info!(charts = entries.len(), dir = %settings.charts_dir.display(), "chart catalogue loaded");
+    Ok(entries)
+}
+
 /// Starts the HTTP server on an already bound listener (port 0 in tests), and
 /// /metrics on its own listener if one is given (never on the public port).
 pub fn start_server(
@@ -64,6 +99,7 @@ pub fn start_server(
         db::secrets::get_or_create(&mut conn, "form_token_key").map_err(std::io::Error::other)?
     };
     let form_key = web::Data::new(routes::FormKey(form_key));
+    let catalogue = web::Data::new(routes::Catalogue(load_catalogue(&settings, &store)?));
     let limiter = web::Data::new(RateLimiter::new(settings.submit_rate));
     let metrics = web::Data::new(Metrics::new());
     let caches = web::Data::new(rendering::Caches::new());
@@ -80,6 +116,7 @@ pub fn start_server(
             .app_data(form_key.clone())
             .app_data(limiter.clone())
             .app_data(caches.clone())
+            .app_data(catalogue.clone())
             // Extractor failures answer in the same JSON shape as every other error.
             .app_data(web::PathConfig::default().error_handler(|e, _| {
                 error::AppError::NotFound(format!("no such resource: {e}")).into()

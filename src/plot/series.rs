@@ -31,12 +31,13 @@ struct Type {
 impl Type {
     fn for_size(size: Size) -> Type {
         let s = (size.width as f64 / 1100.0).clamp(0.72, 1.6);
+        // Floors keep a phone-sized picture legible when shown at its size.
         Type {
-            title: Font::bold(21.0 * s),
-            subtitle: Font::regular(15.0 * s),
-            label: Font::bold(14.0 * s),
-            tick: Font::regular(13.0 * s),
-            small: Font::regular(11.5 * s),
+            title: Font::bold((21.0 * s).max(16.0)),
+            subtitle: Font::regular((15.0 * s).max(12.0)),
+            label: Font::bold((14.0 * s).max(12.0)),
+            tick: Font::regular((13.0 * s).max(11.0)),
+            small: Font::regular((11.5 * s).max(10.0)),
             margin: (22.0 * s).round(),
             line: ((2.4 * s).round() as u32).max(2),
         }

@@ -3,6 +3,7 @@
 mod admin;
 mod analysis;
 mod charts;
+mod dashboard;
 mod export;
 mod ops;
 mod read;
@@ -18,6 +19,7 @@ use crate::db::{DbConnection, Store, tokens};
 use crate::error::{AppError, AppResult};
 use crate::limits::{self, RateLimiter};
 
+pub use dashboard::Catalogue;
 pub use ops::get_metrics;
 
 /// The key behind form tokens, read from the store at start (shared by instances).
@@ -36,7 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(respond::get_form))
                 .route(web::post().to(respond::post_form)),
         )
-        // charts
+        // the dashboard and charts
+        .service(resource("/").route(web::get().to(dashboard::get_home)))
+        .service(resource("/d/{slug}").route(web::get().to(dashboard::get_dashboard)))
+        .service(resource("/embed/{slug}/{question}").route(web::get().to(dashboard::get_embed)))
         .service(resource("/charts/{slug}/{file}").route(web::get().to(charts::get_chart)))
         .service(
             resource("/charts/{slug}/{question}/{file}")

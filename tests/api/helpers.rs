@@ -148,6 +148,7 @@ pub async fn spawn_app_with(
     let mut settings = Settings::new(test_store.url.clone());
     // Tests run side by side: each server's metrics on a port of its own.
     settings.metrics_bind = Some("127.0.0.1:0".into());
+    settings.charts_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/charts").into();
     adjust(&mut settings);
     let store = Store::open(&test_store.url).expect("opening the test store");
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");

@@ -5,6 +5,7 @@ mod access;
 mod analysis;
 mod browser;
 mod charts;
+mod dashboard;
 mod differential;
 mod disclosure;
 mod exports;
