@@ -19,6 +19,11 @@ use trustpulse::rendering::{Caches, Kind, chart_bytes};
 use trustpulse::submission::local_today;
 use trustpulse::telemetry;
 
+/// Synthetic responses the demo loads by default: enough that a month of
+/// every settlement type clears the small-cell rule (with 20,000 the rule
+/// withheld the villages, the smallest group, in every month).
+const DEMO_RESPONSES: u64 = 100_000;
+
 #[derive(Parser)]
 #[command(
     name = "trustpulse",
@@ -54,7 +59,7 @@ enum Command {
     /// Load the demo survey, its events and synthetic responses.
     Demo {
         /// Synthetic responses to add (0 loads only the definition and events).
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = DEMO_RESPONSES)]
         responses: u64,
         /// Seed of the generator: the same seed gives the same answers.
         #[arg(long, default_value_t = 2024)]
@@ -382,7 +387,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let mut conn = store.get()?;
         if db::surveys::list(&mut conn)?.is_empty() {
             drop(conn);
-            load_demo(&store, 20_000, 2024)?;
+            load_demo(&store, DEMO_RESPONSES, 2024)?;
         }
     }
     let listener =

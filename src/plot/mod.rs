@@ -8,14 +8,16 @@ pub mod format;
 pub mod scene;
 pub mod series;
 pub mod shifts;
+mod text;
 
 use chrono::NaiveDate;
 
 pub use scene::Format;
 
 /// The Okabe–Ito palette (colour-blind safe), in the order groups take it;
-/// yellow is left out: it does not read as a line on white.
-pub const PALETTE: [(u8, u8, u8); 7] = [
+/// its yellow, which does not read as a line on white, comes last and
+/// darkened (eight regions need eight colours).
+pub const PALETTE: [(u8, u8, u8); 8] = [
     (0, 114, 178),   // blue
     (213, 94, 0),    // vermillion
     (0, 158, 115),   // bluish green
@@ -23,6 +25,7 @@ pub const PALETTE: [(u8, u8, u8); 7] = [
     (230, 159, 0),   // orange
     (86, 180, 233),  // sky blue
     (0, 0, 0),       // black
+    (163, 145, 0),   // yellow, darkened
 ];
 
 /// Picture size in pixels; requests are clamped to `MIN..=MAX` per side.

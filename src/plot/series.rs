@@ -117,8 +117,9 @@ struct Frame {
 
 impl Frame {
     fn x(&self, date: NaiveDate) -> f64 {
-        let span = (self.last - self.first).num_days().max(1) as f64;
-        self.left + (self.right - self.left) * (date - self.first).num_days() as f64 / span
+        let first = self.first.num_days_from_ce();
+        let span = (self.last.num_days_from_ce() - first).max(1) as f64;
+        self.left + (self.right - self.left) * (date.num_days_from_ce() - first) as f64 / span
     }
 
     /// A period's place: its middle.
@@ -145,6 +146,7 @@ pub fn layout(chart: &SeriesChart, size: Size) -> Scene {
     let t = Type::for_size(size);
     let (width, height) = (size.width as f64, size.height as f64);
     let mut scene = Scene::new(size.width, size.height);
+    scene.title = chart.title.clone();
     let inner = width - 2.0 * t.margin;
 
     // Title and subtitle, wrapped.
@@ -274,7 +276,7 @@ pub fn layout(chart: &SeriesChart, size: Size) -> Scene {
             scene.text_anchored(row.text.clone(), (at, label_y), t.small, INK, anchor);
         }
         for (i, line) in chart.lines.iter().enumerate() {
-            draw_line(&mut scene, &plot, line, colour(i), t.line, true);
+            draw_line(&mut scene, &plot, line, colour(i), t.line, false);
         }
         // End labels: at their lines' latest values, pushed apart to never overlap.
         let wanted: Vec<f64> = labels.iter().map(|(_, _, v)| plot.y(*v)).collect();
@@ -373,14 +375,16 @@ fn x_ticks(scene: &mut Scene, plot: &Frame, t: &Type, words: &Words, show: bool)
 }
 
 /// One line: a band and a path per unbroken stretch of estimates, a dot
-/// with its interval for a lone one, and the change-point steps.
+/// with its interval for a lone one, and the change-point steps. A `context`
+/// line (the other groups behind a small multiple) is a thin path only,
+/// thinned to a point every few pixels: nothing finer can be seen in grey.
 fn draw_line(
     scene: &mut Scene,
     plot: &Frame,
     line: &Line,
     color: (u8, u8, u8),
     width: u32,
-    band: bool,
+    context: bool,
 ) {
     let mut runs: Vec<Vec<(f64, Estimate)>> = Vec::new();
     let mut run: Vec<(f64, Estimate)> = Vec::new();
@@ -399,43 +403,52 @@ fn draw_line(
     if !run.is_empty() {
         runs.push(run);
     }
-    let stepped = !line.steps.is_empty();
-    let opacity = if stepped { 0.45 } else { 1.0 };
-    for run in &runs {
-        if band && run.len() > 1 {
-            scene.push(Shape::Band {
+    if context {
+        for run in runs.iter().filter(|r| r.len() > 1) {
+            let mut points: Vec<(f64, f64)> = Vec::with_capacity(run.len());
+            for (i, (x, e)) in run.iter().enumerate() {
+                let last = i + 1 == run.len();
+                if last || points.last().is_none_or(|p| x - p.0 >= 3.0) {
+                    points.push((*x, plot.y(e.value)));
+                }
+            }
+            scene.push(Shape::Path {
                 color,
-                opacity: BAND_OPACITY,
-                upper: run.iter().map(|(x, e)| (*x, plot.y(e.high))).collect(),
-                lower: run.iter().map(|(x, e)| (*x, plot.y(e.low))).collect(),
+                opacity: 1.0,
+                width: 1,
+                points,
             });
         }
+        return;
+    }
+    let opacity = if line.steps.is_empty() { 1.0 } else { 0.45 };
+    for run in &runs {
         if let [(x, e)] = run.as_slice() {
-            if !band {
-                // Context lines of small multiples: a lone point would read as data.
-                continue;
-            }
-            {
-                scene.push(Shape::Path {
-                    color,
-                    opacity: 0.5,
-                    width: 1,
-                    points: vec![(*x, plot.y(e.low)), (*x, plot.y(e.high))],
-                });
-            }
+            scene.push(Shape::Path {
+                color,
+                opacity: 0.5,
+                width: 1,
+                points: vec![(*x, plot.y(e.low)), (*x, plot.y(e.high))],
+            });
             scene.push(Shape::Dot {
                 color,
                 at: (*x, plot.y(e.value)),
                 radius: width as f64 + 1.0,
             });
-        } else {
-            scene.push(Shape::Path {
-                color,
-                opacity,
-                width,
-                points: run.iter().map(|(x, e)| (*x, plot.y(e.value))).collect(),
-            });
+            continue;
         }
+        scene.push(Shape::Band {
+            color,
+            opacity: BAND_OPACITY,
+            upper: run.iter().map(|(x, e)| (*x, plot.y(e.high))).collect(),
+            lower: run.iter().map(|(x, e)| (*x, plot.y(e.low))).collect(),
+        });
+        scene.push(Shape::Path {
+            color,
+            opacity,
+            width,
+            points: run.iter().map(|(x, e)| (*x, plot.y(e.value))).collect(),
+        });
     }
     let mut previous: Option<(f64, f64)> = None;
     for step in &line.steps {
@@ -672,17 +685,7 @@ fn small_multiples(
         }
         for (j, other) in chart.lines.iter().enumerate() {
             if j != i {
-                draw_line(
-                    scene,
-                    &plot,
-                    &Line {
-                        steps: Vec::new(),
-                        ..other.clone()
-                    },
-                    CONTEXT,
-                    1,
-                    false,
-                );
+                draw_line(scene, &plot, other, CONTEXT, 1, true);
             }
         }
         draw_line(
@@ -691,7 +694,7 @@ fn small_multiples(
             line,
             colour(i),
             t.line.saturating_sub(1).max(2),
-            true,
+            false,
         );
     }
 }

@@ -47,6 +47,7 @@ pub fn layout(chart: &ShiftChart, size: Size) -> Scene {
     let (width, height) = (size.width as f64, size.height as f64);
     let inner = width - 2.0 * margin;
     let mut scene = Scene::new(size.width, size.height);
+    scene.title = chart.title.clone();
 
     let mut y = margin;
     for (text, font, color) in [
