@@ -103,6 +103,20 @@ fn main() -> anyhow::Result<()> {
             rows.len(),
             t.elapsed().as_secs_f64() * 1e3
         );
+        let t = Instant::now();
+        let rows = db::aggregates::pieces_raw(
+            &mut conn,
+            survey.id,
+            "portal_trust",
+            range.0,
+            range.1,
+            range.1,
+        )?;
+        println!(
+            "question rows again {} in {:.1} ms",
+            rows.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
     }
     for ((name, pairs), (audience_name, audience)) in cases
         .iter()
@@ -114,6 +128,7 @@ fn main() -> anyhow::Result<()> {
             waves: &waves,
             min_cell: 30,
             audience: *audience,
+            memo: None,
         };
         let query: HashMap<String, String> = pairs
             .iter()

@@ -1,66 +1,73 @@
-//! A bounded in-memory cache of rendered bytes (charts, dashboard pages),
-//! keyed by a digest of everything that went into them. Least recently used
-//! entries leave first once the byte budget is spent.
+//! Bounded in-memory caches: least recently used entries leave first once a
+//! byte budget is spent. Rendered charts and pages (`BytesCache`), and the
+//! analysis service's store reads and raking (`analysis::memo`).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 
 use actix_web::web::Bytes;
 
-pub struct BytesCache {
+pub struct Lru<K, V> {
     budget: usize,
-    inner: Mutex<Entries>,
+    inner: Mutex<Entries<K, V>>,
 }
 
-#[derive(Default)]
-struct Entries {
-    map: HashMap<String, (Bytes, u64)>,
+struct Entries<K, V> {
+    /// key → (value, its size, last use)
+    map: HashMap<K, (V, usize, u64)>,
     clock: u64,
     bytes: usize,
 }
 
-impl BytesCache {
-    /// A cache holding at most `budget` bytes of values.
-    pub fn new(budget: usize) -> BytesCache {
-        BytesCache {
+impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
+    /// A cache holding at most `budget` bytes of values (as their sizes say).
+    pub fn new(budget: usize) -> Lru<K, V> {
+        Lru {
             budget,
-            inner: Mutex::new(Entries::default()),
+            inner: Mutex::new(Entries {
+                map: HashMap::new(),
+                clock: 0,
+                bytes: 0,
+            }),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+    pub fn get(&self, key: &K) -> Option<V> {
         let mut entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         entries.clock += 1;
         let now = entries.clock;
-        entries.map.get_mut(key).map(|(bytes, used)| {
+        entries.map.get_mut(key).map(|(value, _, used)| {
             *used = now;
-            bytes.clone()
+            value.clone()
         })
     }
 
-    pub fn insert(&self, key: String, value: Bytes) {
-        if value.len() > self.budget / 4 {
+    /// Keeps `value` (of `size` bytes) unless it alone takes over a quarter
+    /// of the budget.
+    pub fn insert(&self, key: K, value: V, size: usize) {
+        if size > self.budget / 4 {
             return;
         }
         let mut entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         entries.clock += 1;
         let now = entries.clock;
-        entries.bytes += value.len();
-        if let Some((old, _)) = entries.map.insert(key, (value, now)) {
-            entries.bytes -= old.len();
+        entries.bytes += size;
+        if let Some((_, old, _)) = entries.map.insert(key, (value, size, now)) {
+            entries.bytes -= old;
         }
         while entries.bytes > self.budget {
-            // A linear scan: the cache holds hundreds of entries, not millions.
+            // A linear scan: these caches hold hundreds of entries, not millions.
             let Some(oldest) = entries
                 .map
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
+                .min_by_key(|(_, (_, _, used))| *used)
                 .map(|(k, _)| k.clone())
             else {
                 break;
             };
-            if let Some((old, _)) = entries.map.remove(&oldest) {
-                entries.bytes -= old.len();
+            if let Some((_, old, _)) = entries.map.remove(&oldest) {
+                entries.bytes -= old;
             }
         }
     }
@@ -71,26 +78,59 @@ impl BytesCache {
     }
 }
 
+/// Rendered bytes by the digest of what went into them.
+pub struct BytesCache(Lru<String, Bytes>);
+
+impl BytesCache {
+    pub fn new(budget: usize) -> BytesCache {
+        BytesCache(Lru::new(budget))
+    }
+
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        self.0.get(&key.to_string())
+    }
+
+    pub fn insert(&self, key: String, value: Bytes) {
+        let size = value.len() + key.len();
+        self.0.insert(key, value, size);
+    }
+
+    pub fn size(&self) -> usize {
+        self.0.size()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_least_recently_used_leave_first_within_the_budget() {
-        let cache = BytesCache::new(100);
-        cache.insert("a".into(), Bytes::from(vec![0; 20]));
-        cache.insert("b".into(), Bytes::from(vec![0; 20]));
-        cache.insert("c".into(), Bytes::from(vec![0; 20]));
-        assert!(cache.get("a").is_some()); // a is now the most recent
-        cache.insert("d".into(), Bytes::from(vec![0; 20]));
-        cache.insert("e".into(), Bytes::from(vec![0; 20]));
-        cache.insert("f".into(), Bytes::from(vec![0; 20]));
+        let cache = Lru::new(100);
+        for key in ["a", "b", "c"] {
+            cache.insert(key, key.to_uppercase(), 20);
+        }
+        assert_eq!(cache.get(&"a").as_deref(), Some("A")); // a is now the most recent
+        for key in ["d", "e", "f"] {
+            cache.insert(key, key.to_uppercase(), 20);
+        }
         assert!(cache.size() <= 100);
-        assert!(cache.get("a").is_some());
-        assert!(cache.get("b").is_none());
-        assert!(cache.get("f").is_some());
+        assert!(cache.get(&"a").is_some());
+        assert!(cache.get(&"b").is_none());
+        assert!(cache.get(&"f").is_some());
         // Too big for the budget: not kept.
-        cache.insert("g".into(), Bytes::from(vec![0; 60]));
-        assert!(cache.get("g").is_none());
+        cache.insert("g", "G".into(), 60);
+        assert!(cache.get(&"g").is_none());
+        // Replacing an entry counts its new size only.
+        cache.insert("f", "F".into(), 5);
+        assert!(cache.size() <= 100);
+    }
+
+    #[test]
+    fn rendered_bytes_are_kept_by_their_name() {
+        let cache = BytesCache::new(1000);
+        cache.insert("x".into(), Bytes::from_static(b"abc"));
+        assert_eq!(cache.get("x").as_deref(), Some(&b"abc"[..]));
+        assert!(cache.get("y").is_none());
     }
 }

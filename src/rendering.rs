@@ -8,6 +8,7 @@ use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::analysis::charts as chart_service;
+use crate::analysis::memo::Memo;
 use crate::analysis::service::Reader;
 use crate::cache::BytesCache;
 use crate::db::{DbConnection, events};
@@ -25,6 +26,8 @@ pub enum Kind {
 pub struct Caches {
     pub charts: BytesCache,
     pub pages: BytesCache,
+    /// The analysis service's store reads and raking.
+    pub figures: Memo,
 }
 
 impl Caches {
@@ -32,6 +35,7 @@ impl Caches {
         Caches {
             charts: BytesCache::new(64 << 20),
             pages: BytesCache::new(16 << 20),
+            figures: Memo::new(48 << 20),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod changepoints;
 pub mod charts;
 pub mod disclosure;
 pub mod measure;
+pub mod memo;
 pub mod params;
 pub mod periods;
 pub mod report;

@@ -9,6 +9,8 @@
 //! requests can at best give back a perturbed atom.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -16,6 +18,7 @@ use serde::Serialize;
 use crate::aggregate::{self, EVERYONE};
 use crate::analysis::disclosure::{self, Audience};
 use crate::analysis::measure::Measure;
+use crate::analysis::memo::{Memo, Version};
 use crate::analysis::params::{Interval, MAX_POINTS, SeriesSpec};
 use crate::analysis::periods;
 use crate::analysis::weighting::{self, RakePeriod, WeightingReport, Weights};
@@ -37,6 +40,22 @@ pub struct Context<'a> {
     pub min_cell: u32,
     /// Who asks: the public (perturbed, completed periods) or a researcher.
     pub audience: Audience,
+    /// Store reads and raking kept between requests, where the caller has a memo.
+    pub memo: Option<&'a Memo>,
+}
+
+impl Context<'_> {
+    /// The store's version as this context's audience sees it.
+    fn version(&self, conn: &mut DbConnection) -> diesel::QueryResult<Version> {
+        Ok(Version {
+            survey_id: self.survey.id,
+            public: self.audience.is_public(),
+            data_version: self.audience.data_version(
+                aggregates::versions(conn, self.survey.id)?,
+                self.audience.closed_waves(self.waves),
+            ),
+        })
+    }
 }
 
 /// One point of a series.
@@ -321,15 +340,26 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
             })
         }
         _ => {
-            let rows = aggregates::pieces_raw(
-                conn,
-                survey_id,
-                &spec.question.code,
-                month_from,
-                month_to,
-                data_to,
-            )?;
-            rows.into_iter().try_for_each(|(piece, cell, text)| {
+            let read = |conn: &mut DbConnection| {
+                aggregates::pieces_raw(
+                    conn,
+                    survey_id,
+                    &spec.question.code,
+                    month_from,
+                    month_to,
+                    data_to,
+                )
+            };
+            let rows = match ctx.memo {
+                Some(memo) => memo.rows(
+                    ctx.version(conn)?,
+                    &spec.question.code,
+                    (month_from, month_to, data_to),
+                    || read(conn),
+                )?,
+                None => std::sync::Arc::new(read(conn)?),
+            };
+            rows.iter().try_for_each(|(piece, cell, text)| {
                 let period = match spec.interval {
                     Interval::Week => Some(piece.week_start),
                     Interval::Month => Some(piece.month_start),
@@ -339,8 +369,8 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
                 let rake = RakePeriod::of(piece.month_start, piece.wave_id);
                 let time = (piece.week_start, piece.month_start, piece.wave_id);
                 placement.insert(time, (period, rake));
-                let g = factor(&cell, rake);
-                builder.add(time, &cell, &mut |m, t| m.add_text(t, &text, g))
+                let g = factor(cell, rake);
+                builder.add(time, cell, &mut |m, t| m.add_text(t, text, g))
             })
         }
     };
@@ -350,7 +380,7 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
         &starts, &atoms, &placement, &measure, &weights, ctx, weighted,
     );
     let points = estimate_points(&starts, &sums, &groups, spec, &measure, ctx, weighted);
-    let mut weighting = weights.reports;
+    let mut weighting = weights.reports.clone();
     if ctx.audience.perturbed() {
         disclosure::hide_weighting_counts(&mut weighting);
     }
@@ -375,6 +405,30 @@ pub fn corrupt(e: String) -> diesel::result::Error {
 /// raked on its completed days only: otherwise today's answers would move the
 /// weights of weeks already published.
 pub fn read_weights(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    weighted: bool,
+    month_from: NaiveDate,
+    month_to: NaiveDate,
+) -> diesel::QueryResult<Arc<Weights>> {
+    let Some(memo) = ctx.memo else {
+        return rake(conn, ctx, weighted, month_from, month_to).map(Arc::new);
+    };
+    // Targets and waves are not in the data version: their digest names
+    // the weights too.
+    let mut setting = std::collections::hash_map::DefaultHasher::new();
+    format!("{:?}{:?}", ctx.targets, ctx.waves).hash(&mut setting);
+    memo.weights(
+        ctx.version(conn)?,
+        weighted,
+        (month_from, month_to, ctx.audience.last_day()),
+        setting.finish(),
+        || rake(conn, ctx, weighted, month_from, month_to),
+    )
+}
+
+/// Reads the everyone rows of a range and rakes them.
+fn rake(
     conn: &mut DbConnection,
     ctx: &Context,
     weighted: bool,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::disclosure::Audience;
+use crate::analysis::memo::Memo;
 use crate::analysis::params::{self, SeriesSpec};
 use crate::analysis::series::{self, Context, Point, Series};
 use crate::analysis::{changepoints, report, shifts};
@@ -59,6 +60,8 @@ pub struct Reader<'a> {
     pub loaded: &'a Loaded,
     pub audience: Audience,
     pub min_cell: u32,
+    /// Store reads and raking kept between requests (the server's).
+    pub memo: Option<&'a Memo>,
 }
 
 impl<'a> Reader<'a> {
@@ -67,6 +70,15 @@ impl<'a> Reader<'a> {
             audience: Audience::new(public, local_today(&loaded.survey)),
             loaded,
             min_cell,
+            memo: None,
+        }
+    }
+
+    /// The same reader keeping its store reads and raking in `memo`.
+    pub fn with_memo(self, memo: &'a Memo) -> Reader<'a> {
+        Reader {
+            memo: Some(memo),
+            ..self
         }
     }
 
@@ -77,6 +89,7 @@ impl<'a> Reader<'a> {
             waves: &self.loaded.waves,
             min_cell: self.min_cell,
             audience: self.audience,
+            memo: self.memo,
         }
     }
 

@@ -336,7 +336,7 @@ pub fn compute(
                 pending,
             });
         }
-        let mut weighting = w.reports;
+        let mut weighting = w.reports.clone();
         if ctx.audience.perturbed() {
             disclosure::hide_weighting_counts(&mut weighting);
         }

@@ -84,6 +84,14 @@ impl Weights {
     pub fn raked(&self, period: RakePeriod) -> bool {
         self.failed.get(&period) == Some(&false)
     }
+
+    /// About how many bytes the factors take (for a cache's budget).
+    pub fn size_hint(&self) -> usize {
+        self.factors
+            .values()
+            .map(|cells| cells.keys().map(|k| k.len() + 48).sum::<usize>())
+            .sum()
+    }
 }
 
 /// Rakes every period that `rows` (the everyone-rows of the pieces, sums

@@ -12,6 +12,7 @@ use crate::analysis::service::{self, Reader};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
 use crate::error::AppResult;
+use crate::rendering::Caches;
 use crate::routes::{Caller, single_values, with_conn};
 
 /// Runs `work` with a reader for the survey, off the async workers.
@@ -19,13 +20,18 @@ async fn read<T: Send + 'static>(
     caller: &Caller,
     store: &Store,
     settings: &Settings,
+    caches: &web::Data<Caches>,
     slug: String,
     work: impl FnOnce(&Reader, &mut DbConnection) -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
     let (public, min_cell) = (caller.is_public(), settings.min_cell);
+    let caches = caches.clone().into_inner();
     with_conn(store, move |conn| {
         let loaded = service::load(conn, &slug)?;
-        work(&Reader::new(&loaded, public, min_cell), conn)
+        work(
+            &Reader::new(&loaded, public, min_cell).with_memo(&caches.figures),
+            conn,
+        )
     })
     .await
 }
@@ -48,6 +54,7 @@ async fn answer_json(
     caller: Caller,
     store: &Store,
     settings: &Settings,
+    caches: &web::Data<Caches>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
     figures: impl FnOnce(&Reader, &mut DbConnection, &HashMap<String, String>) -> AppResult<Value>
@@ -55,9 +62,14 @@ async fn answer_json(
     + 'static,
 ) -> AppResult<HttpResponse> {
     let query = single_values(query.into_inner())?;
-    let body = read(&caller, store, settings, slug.into_inner(), move |r, c| {
-        figures(r, c, &query)
-    })
+    let body = read(
+        &caller,
+        store,
+        settings,
+        caches,
+        slug.into_inner(),
+        move |r, c| figures(r, c, &query),
+    )
     .await?;
     let mut response = HttpResponse::Ok();
     cached(&caller, &mut response);
@@ -69,12 +81,19 @@ pub async fn get_series(
     caller: Caller,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    caches: web::Data<Caches>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    answer_json(caller, &store, &settings, slug, query, |r, c, q| {
-        r.series_json(c, q)
-    })
+    answer_json(
+        caller,
+        &store,
+        &settings,
+        &caches,
+        slug,
+        query,
+        |r, c, q| r.series_json(c, q),
+    )
     .await
 }
 
@@ -83,6 +102,7 @@ pub async fn get_series_csv(
     caller: Caller,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    caches: web::Data<Caches>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
@@ -91,6 +111,7 @@ pub async fn get_series_csv(
         &caller,
         &store,
         &settings,
+        &caches,
         slug.into_inner(),
         move |r, c| r.series_csv(c, &query),
     )
@@ -117,12 +138,19 @@ pub async fn get_shifts(
     caller: Caller,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    caches: web::Data<Caches>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    answer_json(caller, &store, &settings, slug, query, |r, c, q| {
-        r.shifts(c, q)
-    })
+    answer_json(
+        caller,
+        &store,
+        &settings,
+        &caches,
+        slug,
+        query,
+        |r, c, q| r.shifts(c, q),
+    )
     .await
 }
 
@@ -131,11 +159,18 @@ pub async fn get_changepoints(
     caller: Caller,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    caches: web::Data<Caches>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    answer_json(caller, &store, &settings, slug, query, |r, c, q| {
-        r.changepoints(c, q)
-    })
+    answer_json(
+        caller,
+        &store,
+        &settings,
+        &caches,
+        slug,
+        query,
+        |r, c, q| r.changepoints(c, q),
+    )
     .await
 }

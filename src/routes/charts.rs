@@ -51,7 +51,7 @@ async fn answer(
     let file = format!("{slug}-{question}.{}", format.extension());
     let (etag, bytes) = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
-        let reader = Reader::new(&loaded, public, min_cell);
+        let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
         chart_bytes(
             conn,
             &reader,

@@ -262,7 +262,7 @@ pub async fn get_dashboard(
     let slug = slug.into_inner();
     let outcome = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
-        let reader = Reader::new(&loaded, public, min_cell);
+        let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
         let def = &loaded.survey.definition;
         let lang = Lang::negotiate(
             query.get("lang").map(String::as_str),
@@ -310,6 +310,7 @@ pub async fn get_embed(
     caller: Caller,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    caches: web::Data<Caches>,
     path: web::Path<(String, String)>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
@@ -319,9 +320,10 @@ pub async fn get_embed(
     let public = caller.is_public();
     let accept = header_str(&req, header::ACCEPT_LANGUAGE).map(str::to_string);
     let min_cell = settings.min_cell;
+    let caches = caches.into_inner();
     let page = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
-        let reader = Reader::new(&loaded, public, min_cell);
+        let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
         let def = &loaded.survey.definition;
         let lang = Lang::negotiate(
             query.get("lang").map(String::as_str),

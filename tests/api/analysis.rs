@@ -470,3 +470,26 @@ on_both_stores_small_cells! {
         close(&points[1]["value"], 50.0);
     }
 }
+
+on_both_stores! {
+    async fn kept_store_reads_never_outlive_the_data_they_were_read_from(app) {
+        trustpulse::db::seed::load_demo(&mut app.store.get().unwrap(), 2_000, 3, |_| {}).unwrap();
+        let weekly = "question=portal_trust&interval=week";
+        let total = |v: &Value| v["points"].as_array().unwrap().iter().filter_map(|p| p["n"].as_i64()).sum::<i64>();
+        // The same request twice: the second is served from kept reads, equal.
+        let first = app.series(weekly).await;
+        let again = app.series(weekly).await;
+        assert_eq!(first["points"], again["points"]);
+        let public_path = "/api/v1/surveys/digital-trust/series?question=portal_trust&interval=month";
+        let public: Value = app.get(public_path).await.json().await.unwrap();
+        // A new answer today: the researcher's figures follow at once, with
+        // its weight raked in; the public's stay as they were.
+        assert_eq!(app.submit(minimal_answers()).await.status(), 201);
+        let after = app.series(weekly).await;
+        assert_eq!(total(&after), total(&first) + 1);
+        assert_ne!(after["meta"]["data_version"], first["meta"]["data_version"]);
+        let public_after: Value = app.get(public_path).await.json().await.unwrap();
+        assert_eq!(public_after["points"], public["points"]);
+        assert_eq!(public_after["meta"]["weighting"], public["meta"]["weighting"]);
+    }
+}
