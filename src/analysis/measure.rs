@@ -24,6 +24,17 @@ pub struct Measure {
     unit_weights: bool,
 }
 
+/// Where a stored value code counts in a tally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The question's "answered" count.
+    Answered,
+    /// One of the measure's values.
+    Value(usize),
+    /// A value this measure does not count.
+    Nowhere,
+}
+
 impl Measure {
     pub fn new(spec: &SeriesSpec) -> Measure {
         let question = &spec.question;
@@ -121,16 +132,32 @@ impl Measure {
     /// Adds one stored row's sums to a tally, every weight times the raking
     /// factor `g` (base weights left out when unweighted).
     pub fn add(&self, tally: &mut Tally, value: &str, s: &Sums, g: f64) {
+        self.add_to(tally, self.place(value), s, g);
+    }
+
+    /// Where a value code's sums go in a tally (looked up once per code).
+    pub fn place(&self, value: &str) -> Place {
+        if value == ANSWERED {
+            Place::Answered
+        } else {
+            self.slot(value).map_or(Place::Nowhere, Place::Value)
+        }
+    }
+
+    /// `add` with the value's place already found.
+    pub fn add_to(&self, tally: &mut Tally, place: Place, s: &Sums, g: f64) {
         let (w, w2) = if self.unit_weights {
             (s.n as f64, s.n as f64)
         } else {
             (g * s.sb, g * g * s.sb2)
         };
-        if value == ANSWERED {
-            tally.answered.add(s.n, w, w2);
-            tally.key = tally.key.wrapping_add(s.key);
-        } else if let Some(i) = self.slot(value) {
-            tally.values[i].add(s.n, w, w2);
+        match place {
+            Place::Answered => {
+                tally.answered.add(s.n, w, w2);
+                tally.key = tally.key.wrapping_add(s.key);
+            }
+            Place::Value(i) => tally.values[i].add(s.n, w, w2),
+            Place::Nowhere => {}
         }
     }
 

@@ -14,13 +14,73 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
 
 use crate::analysis::weighting::Weights;
 use crate::cache::Lru;
 use crate::db::aggregates::Piece;
+use crate::stats::sums::{self, Sums};
 
-/// Piece rows with their sums still encoded.
-pub type Rows = Arc<Vec<(Piece, String, String)>>;
+/// Piece rows with their sums decoded, cells and value codes interned: a
+/// request then looks each cell and code up once, not once per row.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub cells: Vec<String>,
+    pub values: Vec<String>,
+    pub rows: Vec<DecodedRow>,
+    /// (value code, sums) of every row, each row's in one stretch.
+    pub entries: Vec<(u32, Sums)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DecodedRow {
+    pub piece: Piece,
+    pub cell: u32,
+    pub entries: (u32, u32),
+}
+
+impl Decoded {
+    pub fn new(rows: &[(Piece, String, String)]) -> Result<Decoded, String> {
+        let mut out = Decoded::default();
+        let mut cells: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut values: FxHashMap<&str, u32> = FxHashMap::default();
+        for (piece, cell, text) in rows {
+            let next = cells.len() as u32;
+            let cell = *cells.entry(cell.as_str()).or_insert_with(|| {
+                out.cells.push(cell.clone());
+                next
+            });
+            let first = out.entries.len() as u32;
+            sums::for_each(text, |value, s| {
+                let next = values.len() as u32;
+                let value = *values.entry(value).or_insert_with(|| {
+                    out.values.push(value.to_string());
+                    next
+                });
+                out.entries.push((value, s));
+            })?;
+            out.rows.push(DecodedRow {
+                piece: *piece,
+                cell,
+                entries: (first, out.entries.len() as u32),
+            });
+        }
+        Ok(out)
+    }
+
+    fn size(&self) -> usize {
+        self.rows.len() * std::mem::size_of::<DecodedRow>()
+            + self.entries.len() * std::mem::size_of::<(u32, Sums)>()
+            + self
+                .cells
+                .iter()
+                .chain(&self.values)
+                .map(|s| s.len() + 24)
+                .sum::<usize>()
+    }
+}
+
+pub type Rows = Arc<Decoded>;
 
 /// (survey, public, data version, question, first month, last month, up to)
 type RowsKey = (i32, bool, i64, String, NaiveDate, NaiveDate, NaiveDate);
@@ -55,7 +115,7 @@ impl Memo {
         version: Version,
         question: &str,
         (from, to, up_to): (NaiveDate, NaiveDate, NaiveDate),
-        read: impl FnOnce() -> Result<Vec<(Piece, String, String)>, E>,
+        read: impl FnOnce() -> Result<Decoded, E>,
     ) -> Result<Rows, E> {
         let key = (
             version.survey_id,
@@ -70,11 +130,7 @@ impl Memo {
             return Ok(rows);
         }
         let rows = Arc::new(read()?);
-        let size = rows
-            .iter()
-            .map(|(_, cell, sums)| 64 + cell.len() + sums.len())
-            .sum::<usize>();
-        self.rows.insert(key, rows.clone(), size);
+        self.rows.insert(key, rows.clone(), rows.size());
         Ok(rows)
     }
 
@@ -129,10 +185,10 @@ mod tests {
             let rows = memo
                 .rows::<()>(v, "q", range, || {
                     reads += 1;
-                    Ok(Vec::new())
+                    Ok(Decoded::default())
                 })
                 .unwrap();
-            assert!(rows.is_empty());
+            assert!(rows.rows.is_empty());
         }
         assert_eq!(reads, 1);
         // Another version, another audience, another range: read again.
@@ -149,7 +205,7 @@ mod tests {
         ] {
             memo.rows::<()>(version, "q", range, || {
                 reads += 1;
-                Ok(Vec::new())
+                Ok(Decoded::default())
             })
             .unwrap();
         }
@@ -157,7 +213,7 @@ mod tests {
         // A failed read is not kept.
         assert!(memo.rows(v, "other", range, || Err("down")).is_err());
         assert!(
-            memo.rows::<()>(v, "other", range, || Ok(Vec::new()))
+            memo.rows::<()>(v, "other", range, || Ok(Decoded::default()))
                 .is_ok()
         );
     }

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::aggregate::{self, EVERYONE};
 use crate::analysis::disclosure::{self, Audience};
-use crate::analysis::measure::Measure;
-use crate::analysis::memo::{Memo, Version};
+use crate::analysis::measure::{Measure, Place};
+use crate::analysis::memo::{Decoded, Memo, Version};
 use crate::analysis::params::{Interval, MAX_POINTS, SeriesSpec};
 use crate::analysis::periods;
 use crate::analysis::weighting::{self, RakePeriod, WeightingReport, Weights};
@@ -151,7 +151,8 @@ pub struct AtomBuilder<'a> {
     measure: &'a Measure,
     by: Option<&'a str>,
     group_index: HashMap<String, usize>,
-    cells: HashMap<String, Option<usize>>,
+    // FxHash: looked up once per row read.
+    cells: rustc_hash::FxHashMap<String, Option<usize>>,
     atoms: Atoms,
     /// One row's sums, reused (no allocation per row).
     row: Tally,
@@ -168,7 +169,7 @@ impl<'a> AtomBuilder<'a> {
                 .enumerate()
                 .map(|(i, g)| (g.clone(), i))
                 .collect(),
-            cells: HashMap::new(),
+            cells: Default::default(),
             row: measure.tally(),
             atoms: Atoms {
                 groups,
@@ -188,6 +189,16 @@ impl<'a> AtomBuilder<'a> {
         g
     }
 
+    /// The atom slot a cell's rows go to beside everyone's: its group, the
+    /// residual outside every group, or none without a breakdown.
+    pub fn group_of(&mut self, cell: &str) -> Option<usize> {
+        if self.atoms.shared_total {
+            None
+        } else {
+            Some(self.group(cell).unwrap_or(self.atoms.residual()))
+        }
+    }
+
     /// Adds one row, given as a closure that adds its sums to a tally.
     pub fn add(
         &mut self,
@@ -195,12 +206,18 @@ impl<'a> AtomBuilder<'a> {
         cell: &str,
         add: &mut dyn FnMut(&Measure, &mut Tally) -> Result<(), String>,
     ) -> Result<(), String> {
+        let group = self.group_of(cell);
+        self.add_to(time, group, add)
+    }
+
+    /// `add` with the cell's slot already found (`group_of`).
+    pub fn add_to(
+        &mut self,
+        time: AtomTime,
+        group: Option<usize>,
+        add: &mut dyn FnMut(&Measure, &mut Tally) -> Result<(), String>,
+    ) -> Result<(), String> {
         let everyone = self.atoms.everyone();
-        let group = if self.atoms.shared_total {
-            None
-        } else {
-            Some(self.group(cell).unwrap_or(self.atoms.residual()))
-        };
         let measure = self.measure;
         self.row.clear();
         add(measure, &mut self.row)?;
@@ -340,15 +357,16 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
             })
         }
         _ => {
-            let read = |conn: &mut DbConnection| {
-                aggregates::pieces_raw(
+            let read = |conn: &mut DbConnection| -> diesel::QueryResult<Decoded> {
+                let rows = aggregates::pieces_raw(
                     conn,
                     survey_id,
                     &spec.question.code,
                     month_from,
                     month_to,
                     data_to,
-                )
+                )?;
+                Decoded::new(&rows).map_err(corrupt)
             };
             let rows = match ctx.memo {
                 Some(memo) => memo.rows(
@@ -357,9 +375,15 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
                     (month_from, month_to, data_to),
                     || read(conn),
                 )?,
-                None => std::sync::Arc::new(read(conn)?),
+                None => Arc::new(read(conn)?),
             };
-            rows.iter().try_for_each(|(piece, cell, text)| {
+            // Each interned cell and code looked up once for this request.
+            let groups_of: Vec<Option<usize>> =
+                rows.cells.iter().map(|c| builder.group_of(c)).collect();
+            let places: Vec<Place> = rows.values.iter().map(|v| measure.place(v)).collect();
+            let mut factors: rustc_hash::FxHashMap<(RakePeriod, u32), f64> = Default::default();
+            rows.rows.iter().try_for_each(|row| {
+                let piece = row.piece;
                 let period = match spec.interval {
                     Interval::Week => Some(piece.week_start),
                     Interval::Month => Some(piece.month_start),
@@ -369,8 +393,16 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
                 let rake = RakePeriod::of(piece.month_start, piece.wave_id);
                 let time = (piece.week_start, piece.month_start, piece.wave_id);
                 placement.insert(time, (period, rake));
-                let g = factor(cell, rake);
-                builder.add(time, cell, &mut |m, t| m.add_text(t, text, g))
+                let g = *factors
+                    .entry((rake, row.cell))
+                    .or_insert_with(|| factor(&rows.cells[row.cell as usize], rake));
+                let entries = &rows.entries[row.entries.0 as usize..row.entries.1 as usize];
+                builder.add_to(time, groups_of[row.cell as usize], &mut |m, t| {
+                    for (value, s) in entries {
+                        m.add_to(t, places[*value as usize], s, g);
+                    }
+                    Ok(())
+                })
             })
         }
     };

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
@@ -66,8 +68,9 @@ pub struct WeightingReport {
 
 /// The factors g per cell of each raking period (1 when unweighted or failed).
 pub struct Weights {
-    factors: HashMap<RakePeriod, HashMap<String, f64>>,
-    failed: HashMap<RakePeriod, bool>,
+    // FxHash: looked up once per row read, with short string keys.
+    factors: FxHashMap<RakePeriod, FxHashMap<String, f64>>,
+    failed: FxHashMap<RakePeriod, bool>,
     pub reports: Vec<WeightingReport>,
 }
 
@@ -140,8 +143,8 @@ pub fn weights(
         .collect();
     let margins: Vec<raking::Margin> = dimensions.iter().map(|(_, m)| m.clone()).collect();
     let mut out = Weights {
-        factors: HashMap::new(),
-        failed: HashMap::new(),
+        factors: FxHashMap::default(),
+        failed: FxHashMap::default(),
         reports: Vec::new(),
     };
     for (period, period_cells) in cells {
