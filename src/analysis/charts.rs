@@ -606,13 +606,10 @@ pub fn shift_picture(
     let look = Look::parse(query, reader.loaded.survey.definition.default_lang);
     let figures = reader.shift_figures(conn, query, PARAMS);
     let (mut look, figures) = combine(look, figures)?;
+    let chart = shift_chart(reader, &figures, look.lang);
     if !look.fixed_height {
-        let height = crate::plot::shifts::natural_height(figures.shifts.len(), look.size.width);
+        let height = crate::plot::shifts::natural_height(&chart, look.size.width);
         look.size = Size::clamped(look.size.width, height);
     }
-    Ok((
-        shift_chart(reader, &figures, look.lang),
-        look,
-        figures.data_version,
-    ))
+    Ok((chart, look, figures.data_version))
 }

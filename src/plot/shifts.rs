@@ -28,14 +28,22 @@ pub fn ticks(low: f64, high: f64) -> Vec<f64> {
     (first..=last).map(|i| i as f64 * step).collect()
 }
 
-/// The height that fits `rows` rows at `width` without stretching them.
-pub fn natural_height(rows: usize, width: u32) -> u32 {
-    let s = (width as f64 / 1100.0).clamp(0.72, 1.6);
-    let per_row = (Font::regular(13.0 * s).line_height() * 4.0).ceil();
-    (260.0 * s + per_row * rows.max(1) as f64).round() as u32
+/// The height `chart` takes at `width` with its rows at their full height.
+pub fn natural_height(chart: &ShiftChart, width: u32) -> u32 {
+    let tall = Size {
+        width,
+        height: Size::MAX * 4,
+    };
+    let (_, used) = layout_measured(chart, tall);
+    used.ceil() as u32
 }
 
 pub fn layout(chart: &ShiftChart, size: Size) -> Scene {
+    layout_measured(chart, size).0
+}
+
+/// The scene and the height its content takes.
+fn layout_measured(chart: &ShiftChart, size: Size) -> (Scene, f64) {
     let s = (size.width as f64 / 1100.0).clamp(0.72, 1.6);
     let (title, subtitle) = (Font::bold(21.0 * s), Font::regular(15.0 * s));
     let (label, small, tick) = (
@@ -61,17 +69,10 @@ pub fn layout(chart: &ShiftChart, size: Size) -> Scene {
         y += 4.0;
     }
     y += 10.0;
-    let mut bottom = height - margin * 0.7;
-    for line in small.wrap(&chart.footnote, inner).iter().rev() {
-        bottom -= small.line_height();
-        scene.text(
-            line.clone(),
-            (margin, bottom + small.line_height() / 2.0),
-            small,
-            FAINT,
-        );
-    }
-    bottom -= small.line_height() + tick.line_height() + 8.0;
+    // Below the rows: the axis' labels, then the footnote.
+    let footnote = small.wrap(&chart.footnote, inner);
+    let below = tick.line_height() + 8.0 + small.line_height() * (footnote.len() as f64 + 1.0);
+    let bottom = height - margin * 0.7 - below;
 
     if chart.rows.is_empty() {
         scene.text_anchored(
@@ -81,7 +82,7 @@ pub fn layout(chart: &ShiftChart, size: Size) -> Scene {
             MUTED,
             Anchor::Center,
         );
-        return scene;
+        return (scene, height);
     }
 
     let texts: Vec<String> = chart
@@ -133,6 +134,17 @@ pub fn layout(chart: &ShiftChart, size: Size) -> Scene {
     let x = |v: f64| left + (right - left) * (v - x_min) / (x_max - x_min).max(1e-9);
 
     let row_height = ((bottom - y) / chart.rows.len() as f64).min(label.line_height() * 4.0);
+    let bottom = y + row_height * chart.rows.len() as f64;
+    let mut foot = bottom + tick.line_height() + 8.0 + small.line_height();
+    for line in footnote {
+        scene.text(
+            line,
+            (margin, foot + small.line_height() / 2.0),
+            small,
+            FAINT,
+        );
+        foot += small.line_height();
+    }
     for &v in &ticks {
         let at = x(v).round() + 0.5;
         let zero = v.abs() < 1e-9;
@@ -192,7 +204,7 @@ pub fn layout(chart: &ShiftChart, size: Size) -> Scene {
             None => scene.text(text.clone(), (x(0.0) + 10.0, mid), label, FAINT),
         }
     }
-    scene
+    (scene, foot + margin * 0.7)
 }
 
 #[cfg(test)]
