@@ -422,15 +422,14 @@ pub fn alt_text(chart: &SeriesChart, lang: Lang) -> String {
     let w = &chart.words;
     let mut parts = vec![format!("{}. {}.", chart.title, chart.subtitle)];
     for line in &chart.lines {
-        let shown: Vec<&Period> = line
+        let shown: Vec<(NaiveDate, f64)> = line
             .periods
             .iter()
-            .filter(|p| p.estimate.is_some())
+            .filter_map(|p| Some((p.start, p.estimate?.value)))
             .collect();
-        let (Some(first), Some(last)) = (shown.first(), shown.last()) else {
+        let (Some(&(first, a)), Some(&(last, b))) = (shown.first(), shown.last()) else {
             continue;
         };
-        let (a, b) = (first.estimate.unwrap().value, last.estimate.unwrap().value);
         let name = if line.label.is_empty() {
             String::new()
         } else {
@@ -442,13 +441,13 @@ pub fn alt_text(chart: &SeriesChart, lang: Lang) -> String {
         parts.push(match lang {
             Lang::En => format!(
                 "{name}latest {value} ({}), {change} since {}.",
-                when(last.start),
-                when(first.start)
+                when(last),
+                when(first)
             ),
             Lang::Ru => format!(
                 "{name}последнее значение {value} ({}), изменение {change} с {}.",
-                when(last.start),
-                when(first.start)
+                when(last),
+                when(first)
             ),
         });
     }
@@ -612,4 +611,111 @@ pub fn shift_picture(
         look.size = Size::clamped(look.size.width, height);
     }
     Ok((chart, look, figures.data_version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::Marker;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn chart_parameters_are_bounded_and_every_problem_named() {
+        let look = Look::parse(&query(&[("width", "99999"), ("height", "1")]), Lang::Ru).unwrap();
+        assert_eq!((look.size.width, look.size.height), (Size::MAX, Size::MIN));
+        assert!(look.fixed_height && look.events && !look.changes);
+        assert_eq!(look.lang, Lang::Ru);
+        let problems = Look::parse(
+            &query(&[
+                ("width", "-3"),
+                ("lang", "de"),
+                ("events", "yes"),
+                ("changes", "1"),
+            ]),
+            Lang::En,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = problems.iter().filter_map(|d| d.field.clone()).collect();
+        assert_eq!(fields, vec!["lang", "width", "events", "changes"]);
+    }
+
+    #[test]
+    fn periods_end_where_the_next_begins() {
+        assert_eq!(
+            period_end(Interval::Month, day(2023, 12, 1), &[]),
+            day(2024, 1, 1)
+        );
+        assert_eq!(
+            period_end(Interval::Week, day(2024, 1, 1), &[]),
+            day(2024, 1, 8)
+        );
+        assert_eq!(
+            period_end(Interval::Day, day(2024, 2, 28), &[]),
+            day(2024, 2, 29)
+        );
+        let waves = [Wave {
+            id: 1,
+            label: "W1".into(),
+            opens: day(2024, 3, 1),
+            closes: day(2024, 3, 14),
+        }];
+        assert_eq!(
+            period_end(Interval::Wave, day(2024, 3, 1), &waves),
+            day(2024, 3, 15)
+        );
+    }
+
+    #[test]
+    fn the_alt_text_gives_each_lines_latest_value_and_change() {
+        let period = |m, v: Option<f64>| Period {
+            start: day(2023, m, 1),
+            end: day(2023, m + 1, 1),
+            estimate: v.map(|value| Estimate {
+                value,
+                low: value - 3.0,
+                high: value + 3.0,
+            }),
+        };
+        let chart = SeriesChart {
+            title: "Trust".into(),
+            subtitle: "Share answering 4 or 5".into(),
+            unit: Unit::Percent,
+            lines: vec![
+                Line {
+                    label: "Villages".into(),
+                    periods: vec![
+                        period(1, Some(51.0)),
+                        period(2, Some(40.0)),
+                        period(3, None),
+                    ],
+                    steps: Vec::new(),
+                },
+                Line {
+                    label: "Towns".into(),
+                    periods: vec![period(1, None)],
+                    steps: Vec::new(),
+                },
+            ],
+            markers: vec![Marker {
+                date: day(2023, 2, 10),
+                label: "Law".into(),
+            }],
+            footnote: String::new(),
+            words: Words::EN,
+        };
+        assert_eq!(
+            alt_text(&chart, Lang::En),
+            "Trust. Share answering 4 or 5. Villages: latest 40% (Feb 2023), \u{2212}11.0 since Jan 2023."
+        );
+    }
 }

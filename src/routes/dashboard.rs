@@ -130,6 +130,7 @@ pub async fn get_home(
 /// Everything `/d/{slug}` shows, computed.
 fn dashboard_page(
     conn: &mut DbConnection,
+    store: &Store,
     reader: &Reader,
     view: &View,
     slug: &str,
@@ -142,7 +143,24 @@ fn dashboard_page(
         !reader.loaded.waves.is_empty(),
     );
     let series_query: HashMap<String, String> = view.series_params(true).into_iter().collect();
-    let (spec, series) = reader.series(conn, &series_query)?;
+    let shift_query: HashMap<String, String> = view.shift_params(true).into_iter().collect();
+    // The shifts (a day read per event window) on a second connection and
+    // core while this one computes the series: the page waits for the
+    // slower of the two, not their sum.
+    let (series, shifts) = std::thread::scope(|scope| {
+        let shifts = scope.spawn(|| {
+            let mut conn = store.get()?;
+            reader.shift_figures(&mut conn, &shift_query, &[])
+        });
+        let series = reader.series(conn, &series_query);
+        let shifts = shifts.join().unwrap_or_else(|_| {
+            Err(AppError::Internal(anyhow::anyhow!(
+                "computing the shifts panicked"
+            )))
+        });
+        (series, shifts)
+    });
+    let ((spec, series), shifts) = (series?, shifts?);
     let events = events::list(conn)?;
     let look = Look {
         lang,
@@ -154,8 +172,6 @@ fn dashboard_page(
     let chart = chart_service::series_chart(reader, &spec, &series, &events, &look);
     let unit = chart.unit;
     let groups = changepoints::compute(&series, &spec, reader.min_cell, &reader.audience);
-    let shift_query: HashMap<String, String> = view.shift_params(true).into_iter().collect();
-    let shifts = reader.shift_figures(conn, &shift_query, &[])?;
 
     let question = &view.question;
     let chart_query = query_string(&view.chart_params());
@@ -260,6 +276,7 @@ pub async fn get_dashboard(
     let min_cell = settings.min_cell;
     let caches = caches.into_inner();
     let slug = slug.into_inner();
+    let pool = store.clone().into_inner();
     let outcome = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
@@ -286,7 +303,7 @@ pub async fn get_dashboard(
         if let Some(page) = caches.pages.get(&key) {
             return Ok((lang, Ok(page)));
         }
-        match dashboard_page(conn, &reader, &view, &slug) {
+        match dashboard_page(conn, &pool, &reader, &view, &slug) {
             Ok(page) => {
                 let bytes = render(&page)?;
                 caches.pages.insert(key, bytes.clone());
