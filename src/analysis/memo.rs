@@ -1,5 +1,6 @@
 //! What the analysis service may keep between requests: the piece rows it
-//! read for a question and the raking weights of a range, each named by the
+//! read for a question, the day rows of the shifts' windows and the raking
+//! weights of a range, each named by the
 //! store's version as the caller's audience sees it. A profile of the weekly
 //! series by region on the 1M store: reading the question's 35,000 piece
 //! rows took 18–23 ms, the everyone rows 6–10 ms and raking them 7–11 ms,
@@ -19,7 +20,7 @@ use rustc_hash::FxHashMap;
 use crate::analysis::weighting::Weights;
 use crate::cache::Lru;
 use crate::db::aggregates::Piece;
-use crate::stats::sums::{self, Sums};
+use crate::stats::sums::{self, QuestionSums, Sums};
 
 /// Piece rows with their sums decoded, cells and value codes interned: a
 /// request then looks each cell and code up once, not once per row.
@@ -88,8 +89,15 @@ type RowsKey = (i32, bool, i64, String, NaiveDate, NaiveDate, NaiveDate);
 /// day, digest of the targets and waves)
 type WeightsKey = (i32, bool, i64, bool, NaiveDate, NaiveDate, NaiveDate, u64);
 
+/// Day rows of one question: (day, wave, cell, its sums).
+pub type Days = Arc<Vec<(NaiveDate, i32, String, QuestionSums)>>;
+
+/// (survey, public, data version, question, first day, last day)
+type DaysKey = (i32, bool, i64, String, NaiveDate, NaiveDate);
+
 pub struct Memo {
     rows: Lru<RowsKey, Rows>,
+    days: Lru<DaysKey, Days>,
     weights: Lru<WeightsKey, Arc<Weights>>,
 }
 
@@ -105,7 +113,8 @@ impl Memo {
     /// A memo holding about `budget` bytes.
     pub fn new(budget: usize) -> Memo {
         Memo {
-            rows: Lru::new(budget * 3 / 4),
+            rows: Lru::new(budget / 2),
+            days: Lru::new(budget / 4),
             weights: Lru::new(budget / 4),
         }
     }
@@ -134,7 +143,36 @@ impl Memo {
         Ok(rows)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The day rows of a question over [from, to] (the shifts' windows).
+    pub fn days<E>(
+        &self,
+        version: Version,
+        question: &str,
+        (from, to): (NaiveDate, NaiveDate),
+        read: impl FnOnce() -> Result<Vec<(NaiveDate, i32, String, QuestionSums)>, E>,
+    ) -> Result<Days, E> {
+        let key = (
+            version.survey_id,
+            version.public,
+            version.data_version,
+            question.to_string(),
+            from,
+            to,
+        );
+        if let Some(days) = self.days.get(&key) {
+            return Ok(days);
+        }
+        let days = Arc::new(read()?);
+        let size = days
+            .iter()
+            .map(|(_, _, cell, sums)| {
+                64 + cell.len() + sums.keys().map(|k| k.len() + 64).sum::<usize>()
+            })
+            .sum();
+        self.days.insert(key, days.clone(), size);
+        Ok(days)
+    }
+
     pub fn weights<E>(
         &self,
         version: Version,

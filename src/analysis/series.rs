@@ -46,7 +46,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// The store's version as this context's audience sees it.
-    fn version(&self, conn: &mut DbConnection) -> diesel::QueryResult<Version> {
+    pub fn version(&self, conn: &mut DbConnection) -> diesel::QueryResult<Version> {
         Ok(Version {
             survey_id: self.survey.id,
             public: self.audience.is_public(),

@@ -228,12 +228,15 @@ pub fn compute(
         )?;
         let mut builder = AtomBuilder::new(&measure, spec);
         let mut rakes: HashMap<usize, bool> = HashMap::new();
-        let rows = if pending {
-            Vec::new()
-        } else {
-            aggregates::days(conn, ctx.survey.id, &spec.question.code, first, last)?
+        let code = &spec.question.code;
+        let rows = match ctx.memo {
+            _ if pending => Default::default(),
+            Some(memo) => memo.days(ctx.version(conn)?, code, (first, last), || {
+                aggregates::days(conn, ctx.survey.id, code, first, last)
+            })?,
+            None => std::sync::Arc::new(aggregates::days(conn, ctx.survey.id, code, first, last)?),
         };
-        for (day, wave_id, cell, q) in rows {
+        for &(day, wave_id, ref cell, ref q) in rows.iter() {
             let side = if day < *date {
                 0
             } else if day <= after.1 {
@@ -243,7 +246,7 @@ pub fn compute(
             };
             let rake = RakePeriod::of(day, wave_id);
             let g = if weighted && w.raked(rake) {
-                w.factor(rake, &cell)
+                w.factor(rake, cell)
             } else {
                 1.0
             };
@@ -251,8 +254,8 @@ pub fn compute(
             *raked &= w.raked(rake);
             let time = (*date, *date, side as i32);
             builder
-                .add(time, &cell, &mut |m, t| {
-                    for (value, s) in &q {
+                .add(time, cell, &mut |m, t| {
+                    for (value, s) in q {
                         m.add(t, value, s, g);
                     }
                     Ok(())

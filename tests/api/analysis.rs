@@ -482,11 +482,24 @@ on_both_stores! {
         assert_eq!(first["points"], again["points"]);
         let public_path = "/api/v1/surveys/digital-trust/series?question=portal_trust&interval=month";
         let public: Value = app.get(public_path).await.json().await.unwrap();
+        let today = trustpulse::submission::local_today(
+            &trustpulse::db::surveys::find_by_slug(&mut app.store.get().unwrap(), "digital-trust").unwrap().unwrap(),
+        );
+        let shifts_path = format!(
+            "/api/v1/surveys/digital-trust/shifts?question=portal_trust&date={}&window_days=7",
+            today - chrono::Duration::days(2)
+        );
+        let after_n = |v: &Value| v["shifts"][0]["after"]["n"].as_i64().unwrap();
+        let shifts_before: Value = app.get_exact(&shifts_path).await.json().await.unwrap();
+        let again: Value = app.get_exact(&shifts_path).await.json().await.unwrap();
+        assert_eq!(shifts_before["shifts"], again["shifts"]);
         // A new answer today: the researcher's figures follow at once, with
         // its weight raked in; the public's stay as they were.
         assert_eq!(app.submit(minimal_answers()).await.status(), 201);
         let after = app.series(weekly).await;
         assert_eq!(total(&after), total(&first) + 1);
+        let shifts_after: Value = app.get_exact(&shifts_path).await.json().await.unwrap();
+        assert_eq!(after_n(&shifts_after), after_n(&shifts_before) + 1);
         assert_ne!(after["meta"]["data_version"], first["meta"]["data_version"]);
         let public_after: Value = app.get(public_path).await.json().await.unwrap();
         assert_eq!(public_after["points"], public["points"]);
