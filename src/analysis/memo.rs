@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use crate::analysis::weighting::Weights;
 use crate::cache::Lru;
 use crate::db::aggregates::Piece;
-use crate::stats::sums::{self, QuestionSums, Sums};
+use crate::stats::sums::{self, Sums};
 
 /// Piece rows with their sums decoded, cells and value codes interned: a
 /// request then looks each cell and code up once, not once per row.
@@ -89,15 +89,12 @@ type RowsKey = (i32, bool, i64, String, NaiveDate, NaiveDate, NaiveDate);
 /// day, digest of the targets and waves)
 type WeightsKey = (i32, bool, i64, bool, NaiveDate, NaiveDate, NaiveDate, u64);
 
-/// Day rows of one question: (day, wave, cell, its sums).
-pub type Days = Arc<Vec<(NaiveDate, i32, String, QuestionSums)>>;
-
 /// (survey, public, data version, question, first day, last day)
 type DaysKey = (i32, bool, i64, String, NaiveDate, NaiveDate);
 
 pub struct Memo {
     rows: Lru<RowsKey, Rows>,
-    days: Lru<DaysKey, Days>,
+    days: Lru<DaysKey, Rows>,
     weights: Lru<WeightsKey, Arc<Weights>>,
 }
 
@@ -113,9 +110,9 @@ impl Memo {
     /// A memo holding about `budget` bytes.
     pub fn new(budget: usize) -> Memo {
         Memo {
-            rows: Lru::new(budget / 2),
-            days: Lru::new(budget / 4),
-            weights: Lru::new(budget / 4),
+            rows: Lru::new(budget * 4 / 10),
+            days: Lru::new(budget * 4 / 10),
+            weights: Lru::new(budget * 2 / 10),
         }
     }
 
@@ -143,14 +140,15 @@ impl Memo {
         Ok(rows)
     }
 
-    /// The day rows of a question over [from, to] (the shifts' windows).
+    /// The day rows of a question over [from, to] (the shifts' windows),
+    /// decoded like piece rows (a piece of one day each).
     pub fn days<E>(
         &self,
         version: Version,
         question: &str,
         (from, to): (NaiveDate, NaiveDate),
-        read: impl FnOnce() -> Result<Vec<(NaiveDate, i32, String, QuestionSums)>, E>,
-    ) -> Result<Days, E> {
+        read: impl FnOnce() -> Result<Decoded, E>,
+    ) -> Result<Rows, E> {
         let key = (
             version.survey_id,
             version.public,
@@ -163,13 +161,7 @@ impl Memo {
             return Ok(days);
         }
         let days = Arc::new(read()?);
-        let size = days
-            .iter()
-            .map(|(_, _, cell, sums)| {
-                64 + cell.len() + sums.keys().map(|k| k.len() + 64).sum::<usize>()
-            })
-            .sum();
-        self.days.insert(key, days.clone(), size);
+        self.days.insert(key, days.clone(), days.size());
         Ok(days)
     }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::aggregate;
 use crate::analysis::disclosure::{self, Audience};
-use crate::analysis::measure::Measure;
+use crate::analysis::measure::{Measure, Place};
+use crate::analysis::memo::Decoded;
 use crate::analysis::params::SeriesSpec;
 use crate::analysis::series::{AtomBuilder, Context, atom_moments, corrupt, read_weights};
 use crate::analysis::weighting::{RakePeriod, WeightingReport};
@@ -229,14 +230,21 @@ pub fn compute(
         let mut builder = AtomBuilder::new(&measure, spec);
         let mut rakes: HashMap<usize, bool> = HashMap::new();
         let code = &spec.question.code;
+        let read = |conn: &mut DbConnection| -> diesel::QueryResult<Decoded> {
+            let rows = aggregates::days_raw(conn, ctx.survey.id, code, first, last)?;
+            Decoded::new(&rows).map_err(corrupt)
+        };
         let rows = match ctx.memo {
             _ if pending => Default::default(),
-            Some(memo) => memo.days(ctx.version(conn)?, code, (first, last), || {
-                aggregates::days(conn, ctx.survey.id, code, first, last)
-            })?,
-            None => std::sync::Arc::new(aggregates::days(conn, ctx.survey.id, code, first, last)?),
+            Some(memo) => memo.days(ctx.version(conn)?, code, (first, last), || read(conn))?,
+            None => std::sync::Arc::new(read(conn)?),
         };
-        for &(day, wave_id, ref cell, ref q) in rows.iter() {
+        // Each interned cell and code looked up once per window.
+        let groups_of: Vec<Option<usize>> =
+            rows.cells.iter().map(|c| builder.group_of(c)).collect();
+        let places: Vec<Place> = rows.values.iter().map(|v| measure.place(v)).collect();
+        for row in &rows.rows {
+            let (day, wave_id) = (row.piece.week_start, row.piece.wave_id);
             let side = if day < *date {
                 0
             } else if day <= after.1 {
@@ -246,17 +254,18 @@ pub fn compute(
             };
             let rake = RakePeriod::of(day, wave_id);
             let g = if weighted && w.raked(rake) {
-                w.factor(rake, cell)
+                w.factor(rake, &rows.cells[row.cell as usize])
             } else {
                 1.0
             };
             let raked = rakes.entry(side).or_insert(weighted);
             *raked &= w.raked(rake);
             let time = (*date, *date, side as i32);
+            let entries = &rows.entries[row.entries.0 as usize..row.entries.1 as usize];
             builder
-                .add(time, cell, &mut |m, t| {
-                    for (value, s) in q {
-                        m.add(t, value, s, g);
+                .add_to(time, groups_of[row.cell as usize], &mut |m, t| {
+                    for (value, s) in entries {
+                        m.add_to(t, places[*value as usize], s, g);
                     }
                     Ok(())
                 })

@@ -661,6 +661,43 @@ pub fn pieces_raw(
         .collect())
 }
 
+/// Day rows in [from, to] as pieces of one day each (`week_start` and the
+/// day are one), with one question's sums still encoded (others dropped).
+pub fn days_raw(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    question: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(Piece, String, String)>> {
+    let rows: Vec<(i32, i32, String, String)> = agg_days::table
+        .filter(agg_days::survey_id.eq(survey_id))
+        .filter(agg_days::day.between(day_number(from), day_number(to)))
+        .select((
+            agg_days::day,
+            agg_days::wave_id,
+            agg_days::cell,
+            agg_days::sums,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(day, wave_id, cell, text)| {
+            let part = text
+                .split(';')
+                .find_map(|p| p.strip_prefix(question)?.strip_prefix('='))?
+                .to_string();
+            let day = from_day_number(day);
+            let piece = Piece {
+                week_start: day,
+                month_start: crate::aggregate::month_start(day),
+                wave_id,
+            };
+            Some((piece, cell, part))
+        })
+        .collect())
+}
+
 /// Day rows in [from, to], each with one question's sums (others dropped).
 pub fn days(
     conn: &mut DbConnection,
