@@ -132,12 +132,7 @@ impl Memo {
             to,
             up_to,
         );
-        if let Some(rows) = self.rows.get(&key) {
-            return Ok(rows);
-        }
-        let rows = Arc::new(read()?);
-        self.rows.insert(key, rows.clone(), rows.size());
-        Ok(rows)
+        kept(&self.rows, key, read)
     }
 
     /// The day rows of a question over [from, to] (the shifts' windows),
@@ -157,12 +152,7 @@ impl Memo {
             from,
             to,
         );
-        if let Some(days) = self.days.get(&key) {
-            return Ok(days);
-        }
-        let days = Arc::new(read()?);
-        self.days.insert(key, days.clone(), days.size());
-        Ok(days)
+        kept(&self.days, key, read)
     }
 
     pub fn weights<E>(
@@ -191,6 +181,20 @@ impl Memo {
         self.weights.insert(key, weights.clone(), size);
         Ok(weights)
     }
+}
+
+/// The decoded rows under `key`, read (and kept) when absent.
+fn kept<K: std::hash::Hash + Eq + Clone, E>(
+    lru: &Lru<K, Rows>,
+    key: K,
+    read: impl FnOnce() -> Result<Decoded, E>,
+) -> Result<Rows, E> {
+    if let Some(rows) = lru.get(&key) {
+        return Ok(rows);
+    }
+    let rows = Arc::new(read()?);
+    lru.insert(key, rows.clone(), rows.size());
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -254,6 +254,30 @@ fn dashboard_page(
     })
 }
 
+/// The view a page's query asks for, in the language it negotiates, made to
+/// fit the survey and the caller.
+fn view_of(
+    loaded: &service::Loaded,
+    query: &HashMap<String, String>,
+    public: bool,
+    accept_language: Option<&str>,
+) -> View {
+    let def = &loaded.survey.definition;
+    let lang = Lang::negotiate(
+        query.get("lang").map(String::as_str),
+        accept_language,
+        def.default_lang,
+    );
+    View::fit(
+        def,
+        query,
+        public,
+        !loaded.targets.shares.is_empty(),
+        !loaded.waves.is_empty(),
+        lang,
+    )
+}
+
 /// `GET /d/{slug}`
 pub async fn get_dashboard(
     req: HttpRequest,
@@ -280,20 +304,8 @@ pub async fn get_dashboard(
     let outcome = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
-        let def = &loaded.survey.definition;
-        let lang = Lang::negotiate(
-            query.get("lang").map(String::as_str),
-            accept.as_deref(),
-            def.default_lang,
-        );
-        let view = View::fit(
-            def,
-            &query,
-            public,
-            !loaded.targets.shares.is_empty(),
-            !loaded.waves.is_empty(),
-            lang,
-        );
+        let view = view_of(&loaded, &query, public, accept.as_deref());
+        let lang = view.lang;
         let key = fingerprint(
             conn,
             &reader,
@@ -341,20 +353,8 @@ pub async fn get_embed(
     let page = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
-        let def = &loaded.survey.definition;
-        let lang = Lang::negotiate(
-            query.get("lang").map(String::as_str),
-            accept.as_deref(),
-            def.default_lang,
-        );
-        let view = View::fit(
-            def,
-            &query,
-            public,
-            !loaded.targets.shares.is_empty(),
-            !loaded.waves.is_empty(),
-            lang,
-        );
+        let view = view_of(&loaded, &query, public, accept.as_deref());
+        let lang = view.lang;
         let mut chart_query: HashMap<String, String> = view.chart_params().into_iter().collect();
         chart_query.insert("question".into(), view.question.clone());
         let (picture, _) = chart_service::series_picture(&reader, conn, &chart_query)?;
