@@ -51,6 +51,12 @@ enum Command {
     },
     /// Run pending migrations and exit.
     Migrate,
+    /// Write a consistent copy of a SQLite store while it serves (VACUUM INTO).
+    Backup {
+        /// The new file (never overwritten).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Manage API tokens for researchers and admins.
     Token {
         #[command(subcommand)]
@@ -150,6 +156,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             Store::open(&url)?;
             eprintln!("migrations are up to date in {url}");
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let store = Store::open(&url)?;
+            let started = std::time::Instant::now();
+            db::backup::backup(&mut *store.get()?, &out)?;
+            let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            eprintln!(
+                "backup written to {} ({size} bytes) in {:.1} s",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Token { action } => {

@@ -2,7 +2,7 @@
 //! factor g of each demographic cell, computed from the everyone-sums of the
 //! period, and what the metadata reports about it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
@@ -106,7 +106,9 @@ pub fn weights(
     rows: &[(Piece, String, String)],
     weighted: bool,
 ) -> Result<Weights, String> {
-    let mut cells: BTreeMap<RakePeriod, HashMap<&str, (f64, f64, i64)>> = BTreeMap::new();
+    // Ordered by cell: the raking sums then add up in the same order every
+    // time, so the same data give the same last digits.
+    let mut cells: BTreeMap<RakePeriod, BTreeMap<&str, (f64, f64, i64)>> = BTreeMap::new();
     for (piece, cell, text) in rows {
         let mut everyone = None;
         sums::for_each(text, |value, s| {

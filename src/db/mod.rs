@@ -2,6 +2,7 @@
 //! one module per table family. Nothing here knows about HTTP.
 
 pub mod aggregates;
+pub mod backup;
 pub mod connection;
 pub mod events;
 pub mod invitations;

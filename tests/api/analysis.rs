@@ -288,7 +288,7 @@ on_both_stores_small_cells! {
 }
 
 /// Equal up to floating-point rounding of the weight sums.
-fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
+pub fn assert_same(a: &aggregates::Pending, b: &aggregates::Pending) {
     let (fa, fb) = (a.entries(), b.entries());
     assert_eq!(fa.len(), fb.len());
     for (x, y) in fa.iter().zip(&fb) {

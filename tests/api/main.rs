@@ -3,6 +3,7 @@
 
 mod access;
 mod analysis;
+mod backup;
 mod browser;
 mod charts;
 mod dashboard;
