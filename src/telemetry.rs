@@ -145,6 +145,11 @@ fn method_label(method: &actix_web::http::Method) -> String {
 }
 
 /// Middleware: request id, one log line and the metrics for every request.
+/// The routes respondents use: the questionnaire and the submissions.
+pub fn is_respondent_route(route: &str) -> bool {
+    route.starts_with("/s/") || route == "/api/v1/surveys/{slug}/responses"
+}
+
 pub async fn observe_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -164,12 +169,16 @@ pub async fn observe_request(
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     let seconds = started.elapsed().as_secs_f64();
+    let latency_ms = (seconds * 1e6).round() / 1e3;
     span.in_scope(|| {
-        tracing::info!(
-            status,
-            latency_ms = (seconds * 1e6).round() / 1e3,
-            "request"
-        );
+        if is_respondent_route(&route) {
+            // A log line's timestamp would give each answer its time of day:
+            // respondents' requests are logged only at DEBUG (counted in
+            // /metrics regardless).
+            tracing::debug!(status, latency_ms, "request");
+        } else {
+            tracing::info!(status, latency_ms, "request");
+        }
     });
     if let Some(metrics) = metrics {
         metrics.observe(&route, &method, status, seconds);

@@ -175,3 +175,47 @@ fn a_minimum_cell_below_ten_is_refused_at_start() {
         String::from_utf8_lossy(&output.stderr).contains("TRUSTPULSE_MIN_CELL must be 10 or more")
     );
 }
+
+#[tokio::test]
+async fn at_info_the_log_keeps_no_time_of_any_answer() {
+    let store = TestStore::new(Backend::Sqlite).unwrap();
+    let opened = trustpulse::db::Store::open(&store.url).unwrap();
+    trustpulse::db::seed::load_demo(&mut opened.get().unwrap(), 0, 1, |_| {}).unwrap();
+    drop(opened);
+    let server = ServerProcess::start(&store, "info.log", &[("RUST_LOG", "info")]);
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.address);
+    let res = client
+        .post(url("/api/v1/surveys/digital-trust/responses"))
+        .json(&serde_json::json!({"answers": {"portal_account": "active", "portal_trust": 4}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        client
+            .get(url("/s/digital-trust"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client.get(url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    // Lines reach the file as they are written; give the last one a moment.
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = server.log();
+        if log.contains("route=/healthz") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(log.contains("route=/healthz"), "{log}");
+    for route in ["route=/api/v1/surveys/{slug}/responses", "route=/s/{slug}"] {
+        assert!(!log.contains(route), "{route} logged at INFO:\n{log}");
+    }
+}
