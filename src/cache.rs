@@ -4,13 +4,19 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use actix_web::web::Bytes;
+
+/// A key's turn-taking lock and the number of callers holding it.
+type Gate = (Arc<Mutex<()>>, usize);
 
 pub struct Lru<K, V> {
     budget: usize,
     inner: Mutex<Entries<K, V>>,
+    /// One gate per key being computed, with how many callers hold it:
+    /// callers for one key take turns.
+    computing: Mutex<HashMap<K, Gate>>,
 }
 
 struct Entries<K, V> {
@@ -30,7 +36,46 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
                 clock: 0,
                 bytes: 0,
             }),
+            computing: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The value under `key`, made by `make` when absent. Concurrent callers
+    /// for one key wait for the first instead of making it again (64 clients
+    /// asking for one series after a change read and decode it once).
+    pub fn get_or_try_insert_with<E>(
+        &self,
+        key: K,
+        size: impl Fn(&V) -> usize,
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        if let Some(value) = self.get(&key) {
+            return Ok(value);
+        }
+        let gate = {
+            let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+            let (gate, holders) = computing.entry(key.clone()).or_default();
+            *holders += 1;
+            gate.clone()
+        };
+        let result = {
+            let _turn = gate.lock().unwrap_or_else(|e| e.into_inner());
+            match self.get(&key) {
+                Some(value) => Ok(value),
+                None => {
+                    make().inspect(|value| self.insert(key.clone(), value.clone(), size(value)))
+                }
+            }
+        };
+        // The last holder out removes the gate.
+        let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, holders)) = computing.get_mut(&key) {
+            *holders -= 1;
+            if *holders == 0 {
+                computing.remove(&key);
+            }
+        }
+        result
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
@@ -124,6 +169,45 @@ mod tests {
         // Replacing an entry counts its new size only.
         cache.insert("f", "F".into(), 5);
         assert!(cache.size() <= 100);
+    }
+
+    #[test]
+    fn concurrent_callers_for_one_key_make_it_once() {
+        let cache: Arc<Lru<&str, u32>> = Arc::new(Lru::new(1000));
+        let made = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, made) = (cache.clone(), made.clone());
+                std::thread::spawn(move || {
+                    cache
+                        .get_or_try_insert_with::<()>(
+                            "k",
+                            |_| 1,
+                            || {
+                                made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                std::thread::sleep(std::time::Duration::from_millis(50));
+                                Ok(7)
+                            },
+                        )
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 7);
+        }
+        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(cache.computing.lock().unwrap().is_empty());
+        // A failure is not kept: the next caller makes it again.
+        assert!(
+            cache
+                .get_or_try_insert_with("e", |_| 1, || Err("down"))
+                .is_err()
+        );
+        assert_eq!(
+            cache.get_or_try_insert_with::<()>("e", |_| 1, || Ok(3)),
+            Ok(3)
+        );
     }
 
     #[test]

@@ -173,13 +173,11 @@ impl Memo {
             last_day,
             setting,
         );
-        if let Some(weights) = self.weights.get(&key) {
-            return Ok(weights);
-        }
-        let weights = Arc::new(rake()?);
-        let size = 1024 + weights.reports.len() * 256 + weights.size_hint();
-        self.weights.insert(key, weights.clone(), size);
-        Ok(weights)
+        self.weights.get_or_try_insert_with(
+            key,
+            |w| 1024 + w.reports.len() * 256 + w.size_hint(),
+            || rake().map(Arc::new),
+        )
     }
 }
 
@@ -189,12 +187,7 @@ fn kept<K: std::hash::Hash + Eq + Clone, E>(
     key: K,
     read: impl FnOnce() -> Result<Decoded, E>,
 ) -> Result<Rows, E> {
-    if let Some(rows) = lru.get(&key) {
-        return Ok(rows);
-    }
-    let rows = Arc::new(read()?);
-    lru.insert(key, rows.clone(), rows.size());
-    Ok(rows)
+    lru.get_or_try_insert_with(key, |rows| rows.size(), || read().map(Arc::new))
 }
 
 #[cfg(test)]
