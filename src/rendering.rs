@@ -69,6 +69,11 @@ pub fn fingerprint(
         "exact"
     });
     line(&reader.data_version(conn)?.to_string());
+    // The public's last day moves every midnight without the data version
+    // (which follows whole weeks and months): the date range, the pending
+    // shifts and the weights' open periods follow it.
+    line(&reader.audience.last_day().to_string());
+    line(&format!("{:?}", reader.loaded.waves));
     line(&reader.min_cell.to_string());
     line(&serde_json::to_string(&reader.loaded.targets.shares).unwrap_or_default());
     for e in events::list(conn)? {
@@ -98,7 +103,9 @@ pub fn chart_bytes(
 ) -> AppResult<(String, Option<Bytes>)> {
     let what = format!("{kind:?}.{}", format.extension());
     let etag = format!("\"{}\"", fingerprint(conn, reader, &what, query)?);
-    if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+    // Only the exact tag: `*` would answer 304 before the parameters and the
+    // caller's rights were checked.
+    if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         return Ok((etag, None));
     }
     if let Some(bytes) = caches.charts.get(&etag) {

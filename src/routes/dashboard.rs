@@ -211,8 +211,7 @@ fn dashboard_page(
         });
     }
     let permalink = view.page_params();
-    let mut researcher = permalink.clone();
-    researcher.push(("access".into(), "researcher".into()));
+    let here = format!("/d/{slug}?{}", query_string(&permalink));
     let shift_title = match lang {
         Lang::Ru => "Сдвиги вокруг событий: разница между 28 днями после и до, с 95% интервалами",
         Lang::En => {
@@ -250,8 +249,43 @@ fn dashboard_page(
         shift_alt: shift_title.to_string(),
         shifts: dashboard::shift_rows(&spec, &shifts.shifts, unit, lang),
         segments: dashboard::segment_rows(&spec, &groups, unit, lang),
-        researcher_href: public.then(|| format!("/d/{slug}?{}", query_string(&researcher))),
+        researcher_href: public
+            .then(|| format!("/signin?{}", query_string(&[("next".to_string(), here)]))),
     })
+}
+
+/// `GET /signin?next=PATH`: a researcher's sign-in. Without a token: 401 with
+/// a Basic challenge, and the browser asks for the token (as the password);
+/// with one: back to `next`, a path on this site. The challenge is answered
+/// at the site's root so that the browser then sends the token with every
+/// request here, chart images included (a challenge under /d/ would cover
+/// only /d/).
+pub async fn get_signin(
+    caller: Caller,
+    query: web::Query<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let query = single_values(query.into_inner())?;
+    if caller.is_public() {
+        return Err(AppError::Unauthorized(
+            "sign in with your researcher token as the password".into(),
+        ));
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, local_path(query.get("next"))))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// `next` when it is a path on this site, else `/` (never another site).
+fn local_path(next: Option<&String>) -> String {
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(char::is_control)
+    })
+    .cloned()
+    .unwrap_or_else(|| "/".into())
 }
 
 /// The view a page's query asks for, in the language it negotiates, made to
@@ -290,12 +324,6 @@ pub async fn get_dashboard(
 ) -> AppResult<HttpResponse> {
     let query = single_values(query.into_inner())?;
     let public = caller.is_public();
-    if public && query.get("access").is_some_and(|a| a == "researcher") {
-        // The browser asks for the token (as the Basic password) and comes back.
-        return Err(AppError::Unauthorized(
-            "sign in with your researcher token as the password".into(),
-        ));
-    }
     let accept = header_str(&req, header::ACCEPT_LANGUAGE).map(str::to_string);
     let min_cell = settings.min_cell;
     let caches = caches.into_inner();
@@ -343,15 +371,26 @@ pub async fn get_embed(
     path: web::Path<(String, String)>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let mut query = single_values(query.into_inner())?;
+    let lang = language(&req, &HashMap::new(), Lang::Ru);
+    let mut query = match single_values(query.into_inner()) {
+        Ok(query) => query,
+        Err(e) => return error_page(e, lang),
+    };
     let (slug, question) = path.into_inner();
-    query.insert("question".into(), question);
+    query.insert("question".into(), question.clone());
     let public = caller.is_public();
     let accept = header_str(&req, header::ACCEPT_LANGUAGE).map(str::to_string);
     let min_cell = settings.min_cell;
     let caches = caches.into_inner();
     let page = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
+        // A page for a question that has no chart is a 404, not another chart.
+        if !dashboard::item_questions(&loaded.survey.definition)
+            .iter()
+            .any(|q| q.code == question)
+        {
+            return Err(AppError::NotFound(format!("no chart of {question:?}")));
+        }
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
         let view = view_of(&loaded, &query, public, accept.as_deref());
         let lang = view.lang;
@@ -374,7 +413,11 @@ pub async fn get_embed(
             },
         })
     })
-    .await?;
+    .await;
+    let page = match page {
+        Ok(page) => page,
+        Err(e) => return error_page(e, lang),
+    };
     let mut response = html(StatusCode::OK, public, page);
     // The one page that may be framed, by any site.
     response.headers_mut().insert(

@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // the dashboard and charts
         .service(resource("/").route(web::get().to(dashboard::get_home)))
         .service(resource("/d/{slug}").route(web::get().to(dashboard::get_dashboard)))
+        .service(resource("/signin").route(web::get().to(dashboard::get_signin)))
         .service(resource("/embed/{slug}/{question}").route(web::get().to(dashboard::get_embed)))
         .service(resource("/charts/{slug}/{file}").route(web::get().to(charts::get_chart)))
         .service(

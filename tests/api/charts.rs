@@ -38,6 +38,15 @@ on_both_stores! {
         assert_eq!(res.status(), 304);
         assert_eq!(res.headers()["etag"].to_str().unwrap(), etag);
         assert!(res.bytes().await.unwrap().is_empty());
+        // `*` is not a tag: the request is checked and answered.
+        let res = app
+            .client
+            .get(app.url(&format!("{CHART}.png?metric=top2&interval=day")))
+            .header("If-None-Match", "*")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
 
         // Sizes are bounded.
         let res = app.get(&format!("{CHART}.png?metric=top2&width=100000&height=1")).await;

@@ -79,14 +79,30 @@ on_both_stores! {
 
     async fn researchers_sign_in_with_basic_and_see_exact_figures_and_downloads(app) {
         db::seed::load_demo(&mut app.store.get().unwrap(), 1_000, 9, |_| {}).unwrap();
-        let res = app.get("/d/digital-trust?lang=en&access=researcher").await;
+        // The public page links to the sign-in, which challenges at the root.
+        let html = app.get("/d/digital-trust?lang=en").await.text().await.unwrap();
+        let signin = attributes(&html, "href").into_iter().find(|h| h.starts_with("/signin?")).expect("a sign-in link");
+        assert!(signin.contains("next=%2Fd%2Fdigital-trust"), "{signin}");
+        let res = app.get(&signin).await;
         assert_eq!(res.status(), 401);
         let challenges: Vec<_> = res.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap().to_string()).collect();
         assert!(challenges.iter().any(|c| c.starts_with("Basic")), "{challenges:?}");
         let token = app.token(Role::Researcher);
+        let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        for (next, expected) in [
+            (signin.as_str(), "/d/digital-trust?"),
+            ("/signin?next=//evil.example/x", "/"),
+            ("/signin?next=https://evil.example/", "/"),
+            ("/signin", "/"),
+        ] {
+            let res = no_redirects.get(app.url(next)).basic_auth("me", Some(&token)).send().await.unwrap();
+            assert_eq!(res.status(), 303, "{next}");
+            let location = res.headers()["location"].to_str().unwrap();
+            assert!(location.starts_with(expected) && (expected != "/" || location == "/"), "{next} → {location}");
+        }
         let res = app
             .client
-            .get(app.url("/d/digital-trust?lang=en&interval=day&access=researcher"))
+            .get(app.url("/d/digital-trust?lang=en&interval=day"))
             .basic_auth("me", Some(&token))
             .send()
             .await
@@ -118,5 +134,11 @@ on_both_stores! {
         let src = attributes(&html, "src").into_iter().find(|s| s.starts_with("/charts/")).unwrap();
         assert!(src.starts_with("/charts/digital-trust/leak_worry.png?"), "{src}");
         assert_eq!(app.get(&src).await.status(), 200);
+        // No chart for a demographic question, an unknown one or survey: an HTML 404.
+        for path in ["/embed/digital-trust/age_band", "/embed/digital-trust/nope", "/embed/nope/portal_trust"] {
+            let res = app.get(path).await;
+            assert_eq!(res.status(), 404, "{path}");
+            assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        }
     }
 }
