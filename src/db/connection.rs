@@ -78,13 +78,16 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Durable commits: with `synchronous=FULL` in WAL mode every commit is fsynced
 /// before it is acknowledged, so it survives a crash of the machine, not only of
-/// the process (NORMAL would lose the last commits on power loss).
+/// the process (NORMAL would lose the last commits on power loss). The busy
+/// timeout comes first: switching to WAL takes a lock, and another process
+/// opening the same file at that moment (a server starting while a command
+/// still holds it) must wait, not fail with "database is locked".
 fn sqlite_settings() -> String {
     format!(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA busy_timeout = {};
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = {};",
+         PRAGMA foreign_keys = ON;",
         SQLITE_BUSY_TIMEOUT.as_millis()
     )
 }
