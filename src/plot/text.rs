@@ -1,13 +1,12 @@
 //! Text with the embedded DejaVu Sans: measured and laid out with each
 //! glyph's advance and kerning, and drawn into an RGB pixel buffer from
-//! coverage masks kept per thread. plotters' own text path re-outlines every
+//! coverage masks kept once for the process. plotters' own text path re-outlines every
 //! glyph on every draw, blends pixel by pixel through its generic backend and
 //! drops each glyph's side bearing (uneven letter spacing): it was a fifth
 //! of a chart's time.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ab_glyph::{Font as _, FontRef, GlyphId, PxScale, ScaleFont, point};
 
@@ -37,13 +36,44 @@ struct Mask {
 /// (bold, size in 1/16 px, glyph, quarter-pixel x offset) → mask.
 type Key = (bool, u32, u16, u8);
 
-thread_local! {
-    static MASKS: RefCell<HashMap<Key, Option<Mask>>> = RefCell::new(HashMap::new());
-}
-
-/// Masks kept per thread before the cache starts over (a few hundred
+/// Masks kept for the process (one per thread multiplied with the blocking
+/// pool's threads); the cache starts over past `MAX_MASKS` (a few hundred
 /// distinct glyphs per size in practice).
+static MASKS: OnceLock<Mutex<HashMap<Key, Option<Arc<Mask>>>>> = OnceLock::new();
 const MAX_MASKS: usize = 8192;
+
+/// The mask of a glyph at a size and quarter-pixel offset, made once.
+fn mask(key: Key, id: GlyphId, size: f64, bold: bool, quarter: u8) -> Option<Arc<Mask>> {
+    let masks = MASKS.get_or_init(Default::default);
+    if let Some(found) = masks.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return found.clone();
+    }
+    // Outlined without the lock; two threads may both make one, which is harmless.
+    let glyph = id.with_scale_and_position(
+        PxScale::from(size as f32),
+        point(f32::from(quarter) / 4.0, 0.0),
+    );
+    let made = face(bold).outline_glyph(glyph).map(|outlined| {
+        let bounds = outlined.px_bounds();
+        let w = bounds.width() as usize;
+        let mut coverage = vec![0u8; w * bounds.height() as usize];
+        outlined.draw(|px, py, c| {
+            coverage[py as usize * w + px as usize] = (c.clamp(0.0, 1.0) * 255.0) as u8;
+        });
+        Arc::new(Mask {
+            left: bounds.min.x as i32,
+            top: bounds.min.y as i32,
+            width: w,
+            coverage,
+        })
+    });
+    let mut masks = masks.lock().unwrap_or_else(|e| e.into_inner());
+    if masks.len() > MAX_MASKS {
+        masks.clear();
+    }
+    masks.insert(key, made.clone());
+    made
+}
 
 /// Each glyph of `text` with its pen position, from 0.
 fn layout(text: &str, size: f64, bold: bool) -> (Vec<(GlyphId, f32)>, f32) {
@@ -97,56 +127,33 @@ pub fn draw(
     let baseline = (y + (font.ascent() + font.descent()) as f64 / 2.0).round() as i32;
     let (glyphs, _) = layout(text, size, bold);
     let color = [color.0 as u32, color.1 as u32, color.2 as u32];
-    MASKS.with(|masks| {
-        let mut masks = masks.borrow_mut();
-        if masks.len() > MAX_MASKS {
-            masks.clear();
-        }
-        for (id, pen) in glyphs {
-            let gx = x + pen as f64;
-            let whole = gx.floor();
-            let quarter = ((gx - whole) * 4.0) as u8;
-            let key = (bold, (size * 16.0) as u32, id.0, quarter);
-            let mask = masks.entry(key).or_insert_with(|| {
-                let glyph = id.with_scale_and_position(
-                    PxScale::from(size as f32),
-                    point(f32::from(quarter) / 4.0, 0.0),
-                );
-                let outlined = face(bold).outline_glyph(glyph)?;
-                let bounds = outlined.px_bounds();
-                let w = bounds.width() as usize;
-                let mut coverage = vec![0u8; w * bounds.height() as usize];
-                outlined.draw(|px, py, c| {
-                    coverage[py as usize * w + px as usize] = (c.clamp(0.0, 1.0) * 255.0) as u8;
-                });
-                Some(Mask {
-                    left: bounds.min.x as i32,
-                    top: bounds.min.y as i32,
-                    width: w,
-                    coverage,
-                })
-            });
-            let Some(mask) = mask else { continue };
-            let (ox, oy) = (whole as i32 + mask.left, baseline + mask.top);
-            for (row, line) in mask.coverage.chunks(mask.width.max(1)).enumerate() {
-                let py = oy + row as i32;
-                if py < 0 || py as usize >= height {
+    for (id, pen) in glyphs {
+        let gx = x + pen as f64;
+        let whole = gx.floor();
+        let quarter = ((gx - whole) * 4.0) as u8;
+        let key = (bold, (size * 16.0) as u32, id.0, quarter);
+        let Some(mask) = mask(key, id, size, bold, quarter) else {
+            continue;
+        };
+        let (ox, oy) = (whole as i32 + mask.left, baseline + mask.top);
+        for (row, line) in mask.coverage.chunks(mask.width.max(1)).enumerate() {
+            let py = oy + row as i32;
+            if py < 0 || py as usize >= height {
+                continue;
+            }
+            for (col, &c) in line.iter().enumerate() {
+                let px = ox + col as i32;
+                if c == 0 || px < 0 || px as usize >= width {
                     continue;
                 }
-                for (col, &c) in line.iter().enumerate() {
-                    let px = ox + col as i32;
-                    if c == 0 || px < 0 || px as usize >= width {
-                        continue;
-                    }
-                    let alpha = c as u32 + 1;
-                    let at = (py as usize * width + px as usize) * 3;
-                    for (channel, ink) in pixels[at..at + 3].iter_mut().zip(color) {
-                        *channel = ((*channel as u32 * (256 - alpha) + ink * alpha) >> 8) as u8;
-                    }
+                let alpha = c as u32 + 1;
+                let at = (py as usize * width + px as usize) * 3;
+                for (channel, ink) in pixels[at..at + 3].iter_mut().zip(color) {
+                    *channel = ((*channel as u32 * (256 - alpha) + ink * alpha) >> 8) as u8;
                 }
             }
         }
-    });
+    }
 }
 
 #[cfg(test)]
