@@ -423,7 +423,7 @@ fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         actix_web::rt::task::yield_now().await;
         // One line on stdout, for people and for scripts that start the server.
         println!(
-            "trustpulse listening on http://{address}/ (questionnaire: http://{address}/s/digital-trust)"
+            "trustpulse listening on http://{address}/ (dashboard: http://{address}/d/digital-trust, questionnaire: http://{address}/s/digital-trust)"
         );
         for outcome in futures_util::future::join_all(running).await {
             outcome.map_err(|e| anyhow::anyhow!("server task failed: {e}"))??;
