@@ -706,32 +706,13 @@ pub fn days(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, i32, String, QuestionSums)>> {
-    let rows: Vec<(i32, i32, String, String)> = agg_days::table
-        .filter(agg_days::survey_id.eq(survey_id))
-        .filter(agg_days::day.between(day_number(from), day_number(to)))
-        .select((
-            agg_days::day,
-            agg_days::wave_id,
-            agg_days::cell,
-            agg_days::sums,
-        ))
-        .load(conn)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (day, wave_id, cell, text) in rows {
-        // Decode only this question's part of the row.
-        let part = text
-            .split(';')
-            .find_map(|p| p.strip_prefix(question)?.strip_prefix('='));
-        if let Some(part) = part {
-            out.push((
-                from_day_number(day),
-                wave_id,
-                cell,
-                sums::decode(part).map_err(corrupt)?,
-            ));
-        }
-    }
-    Ok(out)
+    days_raw(conn, survey_id, question, from, to)?
+        .into_iter()
+        .map(|(piece, cell, part)| {
+            let sums = sums::decode(&part).map_err(corrupt)?;
+            Ok((piece.week_start, piece.wave_id, cell, sums))
+        })
+        .collect()
 }
 
 /// The first and last day with a response, up to `up_to` (the public's range
