@@ -268,7 +268,7 @@ pub fn footnote(
                 parts.push(format!("n per point {lo}–{hi}."));
             }
             parts.push(format!(
-                "{bands} 95% intervals. Cells under {min_cell} responses are not shown."
+                "{bands} 95% intervals: sampling variation of an opt-in sample, not self-selection. Cells under {min_cell} responses are not shown."
             ));
             if public {
                 parts.push("Public figures: perturbed, completed days only.".into());
@@ -287,7 +287,7 @@ pub fn footnote(
                 parts.push(format!("n в точке {lo}–{hi}."));
             }
             parts.push(format!(
-                "{bands} 95% интервалы. Ячейки меньше {min_cell} ответов не показаны."
+                "{bands} 95% интервалы: случайная ошибка добровольной выборки, не самоотбор. Ячейки меньше {min_cell} ответов не показаны."
             ));
             if public {
                 parts.push(

@@ -60,6 +60,7 @@ on_both_stores! {
         assert!(svg.contains("Partial mobilisation announced"));
         assert!(svg.contains("perturbed"));
         assert!(svg.contains("synthetic demo data"));
+        assert!(svg.contains("opt-in sample"), "the footnote says what the intervals do not cover");
         let ru = app.get(&format!("{CHART}.svg?metric=top2&lang=ru&events=false")).await.text().await.unwrap();
         assert!(ru.contains("Насколько вы доверяете порталу госуслуг"));
         assert!(!ru.contains("мобилизация"));
