@@ -49,10 +49,11 @@ async fn answer(
     let (public, min_cell) = (caller.is_public(), settings.min_cell);
     let caches = caches.into_inner();
     let file = format!("{slug}-{question}.{}", format.extension());
-    let (etag, bytes) = with_conn(&store, move |conn| {
+    let (version, (etag, bytes)) = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
-        chart_bytes(
+        let version = reader.data_version(conn)?;
+        let chart = chart_bytes(
             conn,
             &reader,
             &caches,
@@ -60,7 +61,8 @@ async fn answer(
             format,
             &query,
             if_none_match.as_deref(),
-        )
+        )?;
+        Ok((version, chart))
     })
     .await?;
     let mut response = match bytes {
@@ -78,7 +80,9 @@ async fn answer(
                 "private, no-cache"
             },
         ))
-        .insert_header((header::VARY, "Authorization"));
+        .insert_header((header::VARY, "Authorization"))
+        // As every output: the data version the figures were read at.
+        .insert_header(("X-Data-Version", version.to_string()));
     Ok(match bytes {
         None => response.finish(),
         Some(bytes) => response

@@ -23,6 +23,8 @@ on_both_stores! {
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-type"], "image/png");
         assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+        let series: serde_json::Value = app.get("/api/v1/surveys/digital-trust/series?question=portal_trust&metric=top2").await.json().await.unwrap();
+        assert_eq!(res.headers()["x-data-version"].to_str().unwrap(), series["meta"]["data_version"].to_string());
         let etag = res.headers()["etag"].to_str().unwrap().to_string();
         assert!(etag.starts_with('"') && etag.len() > 20, "{etag}");
         assert_eq!(png_size(&res.bytes().await.unwrap()), (800, 500));
