@@ -22,7 +22,8 @@ pub enum Kind {
     Shifts,
 }
 
-/// The rendered caches of a process: charts, and the dashboard's pages.
+/// What a process keeps between requests: rendered charts and pages, and
+/// the analysis service's store reads and raking.
 pub struct Caches {
     pub charts: BytesCache,
     pub pages: BytesCache,

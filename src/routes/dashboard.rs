@@ -1,7 +1,8 @@
 //! The dashboard: `/` (surveys and the chart catalogue), `/d/{slug}` (a GET
 //! form whose URL is the permalink, the chart, its table, shifts, change
 //! points, downloads) and `/embed/{slug}/{question}` (the bare chart, the
-//! only pages that may be framed). Researchers sign in with HTTP Basic.
+//! only pages that may be framed). Researchers sign in with HTTP Basic at
+//! `/signin`.
 
 use std::collections::HashMap;
 
