@@ -23,6 +23,9 @@ use crate::survey::{Lang, QuestionKind, Survey};
 /// Chart parameters beside the series ones.
 pub const PARAMS: &[&str] = &["lang", "width", "height", "events", "changes"];
 
+/// Shift-chart parameters beside the shift ones.
+pub const SHIFT_PARAMS: &[&str] = &["lang", "width", "height"];
+
 /// How to draw: language, size, and what to mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Look {
@@ -603,7 +606,9 @@ pub fn shift_picture(
     query: &HashMap<String, String>,
 ) -> AppResult<(ShiftChart, Look, i64)> {
     let look = Look::parse(query, reader.loaded.survey.definition.default_lang);
-    let figures = reader.shift_figures(conn, query, PARAMS);
+    // Events and change points mean nothing on a shift chart: refused, as
+    // by the shifts endpoint.
+    let figures = reader.shift_figures(conn, query, SHIFT_PARAMS);
     let (mut look, figures) = combine(look, figures)?;
     let chart = shift_chart(reader, &figures, look.lang);
     if !look.fixed_height {

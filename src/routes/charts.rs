@@ -51,6 +51,10 @@ async fn answer(
     let file = format!("{slug}-{question}.{}", format.extension());
     let (version, (etag, bytes)) = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
+        // The question is part of the path: an unknown one is no such chart.
+        if loaded.survey.definition.question(&question).is_none() {
+            return Err(AppError::NotFound(format!("no question {question:?}")));
+        }
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
         let version = reader.data_version(conn)?;
         let chart = chart_bytes(

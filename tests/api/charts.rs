@@ -98,7 +98,9 @@ on_both_stores! {
         assert_eq!(app.get("/charts/digital-trust/portal_trust.gif").await.status(), 404);
         assert_eq!(app.get("/charts/digital-trust/portal_trust/other.png").await.status(), 404);
         assert_eq!(app.get("/charts/nope/portal_trust.png").await.status(), 404);
-        assert_eq!(app.get("/charts/digital-trust/nope.png").await.status(), 422);
+        assert_eq!(app.get("/charts/digital-trust/nope.png").await.status(), 404);
+        assert_eq!(app.get("/charts/digital-trust/nope/shifts.png").await.status(), 404);
+        assert_eq!(app.get(&format!("{CHART}/shifts.png?metric=top2&events=false")).await.status(), 422);
     }
 
     async fn researchers_get_exact_charts_named_apart_from_the_public_ones(app) {
