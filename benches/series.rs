@@ -118,6 +118,7 @@ fn main() -> anyhow::Result<()> {
             min_cell: 30,
             audience: *audience,
             memo: None,
+            version: Default::default(),
         };
         let query: HashMap<String, String> = pairs
             .iter()

@@ -242,7 +242,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = store.get()?;
             let loaded = service::load(&mut conn, &survey)?;
             let reader = Reader::new(&loaded, !exact, min_cell);
-            let (_, bytes) = chart_bytes(
+            let rendered = chart_bytes(
                 &mut conn,
                 &reader,
                 &Caches::new(),
@@ -251,7 +251,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &query,
                 None,
             )?;
-            let bytes = bytes.unwrap_or_default();
+            let bytes = rendered.bytes.unwrap_or_default();
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())

@@ -53,6 +53,7 @@ impl Default for Caches {
 pub fn fingerprint(
     conn: &mut DbConnection,
     reader: &Reader,
+    data_version: i64,
     what: &str,
     query: &HashMap<String, String>,
 ) -> AppResult<String> {
@@ -69,7 +70,7 @@ pub fn fingerprint(
     } else {
         "exact"
     });
-    line(&reader.data_version(conn)?.to_string());
+    line(&data_version.to_string());
     // The public's last day moves every midnight without the data version
     // (which follows whole weeks and months): the date range, the pending
     // shifts and the weights' open periods follow it.
@@ -92,7 +93,15 @@ pub fn fingerprint(
     Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Renders (or finds) one chart; `None` when the client's copy is current.
+/// One chart: its tag, the data version it shows, and its bytes (none
+/// when the client's copy is current).
+pub struct Rendered {
+    pub etag: String,
+    pub data_version: i64,
+    pub bytes: Option<Bytes>,
+}
+
+/// Renders (or finds) one chart.
 pub fn chart_bytes(
     conn: &mut DbConnection,
     reader: &Reader,
@@ -101,16 +110,25 @@ pub fn chart_bytes(
     format: Format,
     query: &HashMap<String, String>,
     if_none_match: Option<&str>,
-) -> AppResult<(String, Option<Bytes>)> {
+) -> AppResult<Rendered> {
+    let data_version = reader.data_version(conn)?;
     let what = format!("{kind:?}.{}", format.extension());
-    let etag = format!("\"{}\"", fingerprint(conn, reader, &what, query)?);
+    let etag = format!(
+        "\"{}\"",
+        fingerprint(conn, reader, data_version, &what, query)?
+    );
+    let found = |bytes| Rendered {
+        etag: etag.clone(),
+        data_version,
+        bytes,
+    };
     // Only the exact tag: `*` would answer 304 before the parameters and the
     // caller's rights were checked.
     if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        return Ok((etag, None));
+        return Ok(found(None));
     }
     if let Some(bytes) = caches.charts.get(&etag) {
-        return Ok((etag, Some(bytes)));
+        return Ok(found(Some(bytes)));
     }
     let bytes = Bytes::from(match kind {
         Kind::Series => {
@@ -123,5 +141,5 @@ pub fn chart_bytes(
         }
     });
     caches.charts.insert(etag.clone(), bytes.clone());
-    Ok((etag, Some(bytes)))
+    Ok(found(Some(bytes)))
 }

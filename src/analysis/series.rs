@@ -8,6 +8,7 @@
 //! point — is a function of the same perturbed atoms, and differencing two
 //! requests can at best give back a perturbed atom.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -42,19 +43,26 @@ pub struct Context<'a> {
     pub audience: Audience,
     /// Store reads and raking kept between requests, where the caller has a memo.
     pub memo: Option<&'a Memo>,
+    /// The store's version for this audience, read once per context (start empty).
+    pub version: OnceCell<Version>,
 }
 
 impl Context<'_> {
-    /// The store's version as this context's audience sees it.
+    /// The store's version as this context's audience sees it: the figures'
+    /// data version and the name of what the memo keeps.
     pub fn version(&self, conn: &mut DbConnection) -> diesel::QueryResult<Version> {
-        Ok(Version {
+        if let Some(version) = self.version.get() {
+            return Ok(*version);
+        }
+        let version = Version {
             survey_id: self.survey.id,
             public: self.audience.is_public(),
             data_version: self.audience.data_version(
                 aggregates::versions(conn, self.survey.id)?,
                 self.audience.closed_waves(self.waves),
             ),
-        })
+        };
+        Ok(*self.version.get_or_init(|| version))
     }
 }
 
@@ -255,10 +263,7 @@ pub fn atom_moments(
 
 pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> AppResult<Series> {
     let survey_id = ctx.survey.id;
-    let data_version = ctx.audience.data_version(
-        aggregates::versions(conn, survey_id)?,
-        ctx.audience.closed_waves(ctx.waves),
-    );
+    let data_version = ctx.version(conn)?.data_version;
     let groups = spec.groups();
     let weighted = spec.weighted && !ctx.targets.is_empty();
     let empty = |data_version| Series {

@@ -90,6 +90,7 @@ impl<'a> Reader<'a> {
             min_cell: self.min_cell,
             audience: self.audience,
             memo: self.memo,
+            version: Default::default(),
         }
     }
 
@@ -225,14 +226,10 @@ impl<'a> Reader<'a> {
         let mut refused = self.audience.series_refusals(&spec);
         refused.extend(shifts::refusals(&self.audience, query));
         refuse(refused)?;
-        let (list, weighting) = shifts::compute(
-            conn,
-            &self.context(),
-            &spec,
-            &request.dates,
-            request.window_days,
-        )?;
-        let data_version = self.data_version(conn)?;
+        let ctx = self.context();
+        let (list, weighting) =
+            shifts::compute(conn, &ctx, &spec, &request.dates, request.window_days)?;
+        let data_version = ctx.version(conn)?.data_version;
         Ok(ShiftFigures {
             spec,
             request,
@@ -245,10 +242,7 @@ impl<'a> Reader<'a> {
     /// The version of the figures this reader may see: it changes whenever
     /// any of them could (a new answer, a completed day, a closed wave).
     pub fn data_version(&self, conn: &mut DbConnection) -> AppResult<i64> {
-        Ok(self.audience.data_version(
-            aggregates::versions(conn, self.loaded.survey.id)?,
-            self.audience.closed_waves(&self.loaded.waves),
-        ))
+        Ok(self.context().version(conn)?.data_version)
     }
 
     /// `{"meta", "groups"}`: exploratory change points per group.

@@ -49,15 +49,14 @@ async fn answer(
     let (public, min_cell) = (caller.is_public(), settings.min_cell);
     let caches = caches.into_inner();
     let file = format!("{slug}-{question}.{}", format.extension());
-    let (version, (etag, bytes)) = with_conn(&store, move |conn| {
+    let rendered = with_conn(&store, move |conn| {
         let loaded = service::load(conn, &slug)?;
         // The question is part of the path: an unknown one is no such chart.
         if loaded.survey.definition.question(&question).is_none() {
             return Err(AppError::NotFound(format!("no question {question:?}")));
         }
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
-        let version = reader.data_version(conn)?;
-        let chart = chart_bytes(
+        chart_bytes(
             conn,
             &reader,
             &caches,
@@ -65,10 +64,10 @@ async fn answer(
             format,
             &query,
             if_none_match.as_deref(),
-        )?;
-        Ok((version, chart))
+        )
     })
     .await?;
+    let (etag, bytes) = (rendered.etag, rendered.bytes);
     let mut response = match bytes {
         None => HttpResponse::NotModified(),
         Some(_) => HttpResponse::Ok(),
@@ -86,7 +85,7 @@ async fn answer(
         ))
         .insert_header((header::VARY, "Authorization"))
         // As every output: the data version the figures were read at.
-        .insert_header(("X-Data-Version", version.to_string()));
+        .insert_header(("X-Data-Version", rendered.data_version.to_string()));
     Ok(match bytes {
         None => response.finish(),
         Some(bytes) => response

@@ -335,9 +335,11 @@ pub async fn get_dashboard(
         let reader = Reader::new(&loaded, public, min_cell).with_memo(&caches.figures);
         let view = view_of(&loaded, &query, public, accept.as_deref());
         let lang = view.lang;
+        let data_version = reader.data_version(conn)?;
         let key = fingerprint(
             conn,
             &reader,
+            data_version,
             "dashboard",
             &view.page_params().into_iter().collect(),
         )?;
