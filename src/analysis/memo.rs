@@ -83,14 +83,13 @@ impl Decoded {
 
 pub type Rows = Arc<Decoded>;
 
-/// (survey, public, data version, question, first month, last month, up to)
-type RowsKey = (i32, bool, i64, String, NaiveDate, NaiveDate, NaiveDate);
-/// (survey, public, data version, weighted, first month, last month, last
-/// day, digest of the targets and waves)
-type WeightsKey = (i32, bool, i64, bool, NaiveDate, NaiveDate, NaiveDate, u64);
-
-/// (survey, public, data version, question, first day, last day)
-type DaysKey = (i32, bool, i64, String, NaiveDate, NaiveDate);
+/// (version, question, first month, last month, up to)
+type RowsKey = (Version, String, NaiveDate, NaiveDate, NaiveDate);
+/// (version, question, first day, last day)
+type DaysKey = (Version, String, NaiveDate, NaiveDate);
+/// (version, weighted, first month, last month, last day, digest of the
+/// targets and waves)
+type WeightsKey = (Version, bool, NaiveDate, NaiveDate, NaiveDate, u64);
 
 pub struct Memo {
     rows: Lru<RowsKey, Rows>,
@@ -123,15 +122,7 @@ impl Memo {
         (from, to, up_to): (NaiveDate, NaiveDate, NaiveDate),
         read: impl FnOnce() -> Result<Decoded, E>,
     ) -> Result<Rows, E> {
-        let key = (
-            version.survey_id,
-            version.public,
-            version.data_version,
-            question.to_string(),
-            from,
-            to,
-            up_to,
-        );
+        let key = (version, question.to_string(), from, to, up_to);
         kept(&self.rows, key, read)
     }
 
@@ -144,14 +135,7 @@ impl Memo {
         (from, to): (NaiveDate, NaiveDate),
         read: impl FnOnce() -> Result<Decoded, E>,
     ) -> Result<Rows, E> {
-        let key = (
-            version.survey_id,
-            version.public,
-            version.data_version,
-            question.to_string(),
-            from,
-            to,
-        );
+        let key = (version, question.to_string(), from, to);
         kept(&self.days, key, read)
     }
 
@@ -163,16 +147,7 @@ impl Memo {
         setting: u64,
         rake: impl FnOnce() -> Result<Weights, E>,
     ) -> Result<Arc<Weights>, E> {
-        let key = (
-            version.survey_id,
-            version.public,
-            version.data_version,
-            weighted,
-            from,
-            to,
-            last_day,
-            setting,
-        );
+        let key = (version, weighted, from, to, last_day, setting);
         self.weights.get_or_try_insert_with(
             key,
             |w| 1024 + w.reports.len() * 256 + w.size_hint(),
