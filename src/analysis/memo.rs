@@ -219,4 +219,30 @@ mod tests {
                 .is_ok()
         );
     }
+
+    #[test]
+    fn decoding_interns_cells_and_codes_and_keeps_every_entry() {
+        let piece = Piece {
+            week_start: day(1),
+            month_start: day(1),
+            wave_id: 0,
+        };
+        let rows = vec![
+            (piece, "a".to_string(), "1:2,2:1:1.5:2.25".to_string()),
+            (piece, "b".to_string(), "2:3".to_string()),
+            (piece, "a".to_string(), "1:1".to_string()),
+        ];
+        let d = Decoded::new(&rows).unwrap();
+        assert_eq!(d.cells, vec!["a", "b"]);
+        assert_eq!(d.values, vec!["1", "2"]);
+        assert_eq!(
+            d.rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            vec![0, 1, 0]
+        );
+        assert_eq!(d.rows[0].entries, (0, 2));
+        let (value, s) = d.entries[1];
+        assert_eq!((value, s.n, s.sb, s.sb2), (1, 1, 1.5, 2.25));
+        assert_eq!(d.entries[3].0, 0);
+        assert!(Decoded::new(&[(piece, "a".into(), "1:x".into())]).is_err());
+    }
 }
