@@ -304,6 +304,7 @@ pub fn layout(chart: &SeriesChart, size: Size) -> Scene {
             y,
             bottom,
             frame,
+            (first, last),
         );
     }
     scene
@@ -582,10 +583,9 @@ fn small_multiples(
     mut y: f64,
     bottom: f64,
     frame: impl Fn(f64, f64, f64, f64) -> Frame,
+    (first, last): (NaiveDate, NaiveDate),
 ) {
     let (width, inner) = (scene.width as f64, scene.width as f64 - 2.0 * t.margin);
-    let first = frame(0.0, 1.0, 0.0, 1.0).first;
-    let last = frame(0.0, 1.0, 0.0, 1.0).last;
     let mut markers: Vec<_> = chart
         .markers
         .iter()
