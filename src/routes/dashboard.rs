@@ -73,12 +73,10 @@ fn error_page(error: AppError, lang: Lang) -> AppResult<HttpResponse> {
     Ok(html(status, true, render(&page)?))
 }
 
-fn language(req: &HttpRequest, query: &HashMap<String, String>, default: Lang) -> Lang {
-    Lang::negotiate(
-        query.get("lang").map(String::as_str),
-        header_str(req, header::ACCEPT_LANGUAGE),
-        default,
-    )
+/// `?lang=` when asked, else the browser's language, else Russian (the
+/// language of the surveys a page outside any survey serves first).
+fn language(req: &HttpRequest, asked: Option<&str>) -> Lang {
+    Lang::negotiate(asked, header_str(req, header::ACCEPT_LANGUAGE), Lang::Ru)
 }
 
 fn switch_link(path: &str, params: &[(String, String)], lang: Lang) -> Link {
@@ -106,7 +104,7 @@ pub async fn get_home(
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let query = single_values(query.into_inner())?;
-    let lang = language(&req, &query, Lang::Ru);
+    let lang = language(&req, query.get("lang").map(String::as_str));
     let list = with_conn(&store, |conn| Ok(surveys::list(conn)?)).await?;
     let surveys: Vec<SurveyCard> = list
         .iter()
@@ -359,7 +357,7 @@ pub async fn get_dashboard(
     match outcome {
         Ok((_, Ok(page))) => Ok(html(StatusCode::OK, public, page)),
         Ok((lang, Err(e))) => error_page(e, lang),
-        Err(e @ AppError::NotFound(_)) => error_page(e, language(&req, &HashMap::new(), Lang::Ru)),
+        Err(e @ AppError::NotFound(_)) => error_page(e, language(&req, None)),
         Err(e) => Err(e),
     }
 }
@@ -374,7 +372,7 @@ pub async fn get_embed(
     path: web::Path<(String, String)>,
     query: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let lang = language(&req, &HashMap::new(), Lang::Ru);
+    let lang = language(&req, None);
     let mut query = match single_values(query.into_inner()) {
         Ok(query) => query,
         Err(e) => return error_page(e, lang),
