@@ -18,6 +18,7 @@ pub mod db;
 pub mod downloads;
 pub mod error;
 pub mod export;
+pub mod ingest;
 pub mod limits;
 pub mod openapi;
 pub mod pages;
@@ -103,6 +104,7 @@ pub fn start_server(
     let limiter = web::Data::new(RateLimiter::new(settings.submit_rate));
     let metrics = web::Data::new(Metrics::new());
     let caches = web::Data::new(rendering::Caches::new());
+    let ingest = web::Data::new(ingest::Ingest::start(store.clone())?);
     let store = web::Data::new(store);
     let settings = web::Data::new(settings);
     let (request_timeout, keep_alive) = (settings.request_timeout, settings.keep_alive);
@@ -116,6 +118,7 @@ pub fn start_server(
             .app_data(form_key.clone())
             .app_data(limiter.clone())
             .app_data(caches.clone())
+            .app_data(ingest.clone())
             .app_data(catalogue.clone())
             // Extractor failures answer in the same JSON shape as every other error.
             .app_data(web::PathConfig::default().error_handler(|e, _| {

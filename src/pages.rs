@@ -287,6 +287,12 @@ pub fn refusal_text(refusal: &Refusal, lang: Lang) -> String {
             "Please correct your answers."
         }
         .into(),
+        Refusal::Unavailable(_) => if ru {
+            "Сервис временно не может сохранить ответы. Попробуйте через минуту."
+        } else {
+            "The service cannot save answers just now. Please try again in a minute."
+        }
+        .into(),
         Refusal::Store(_) => if ru {
             "Не удалось сохранить ответы. Попробуйте ещё раз."
         } else {

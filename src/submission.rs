@@ -2,16 +2,19 @@
 //! The order matters: a repeated submission id is answered before anything
 //! else, so a retry after a lost acknowledgement always gets its receipt.
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDate, Utc};
+use diesel::Connection;
+use rand::seq::SliceRandom;
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use diesel::Connection;
-
 use crate::db::aggregates::{self, Pending};
 use crate::db::invitations::{self, CodeState};
-use crate::db::responses::{self, NewResponse, Stored};
-use crate::db::{DbConnection, surveys};
+use crate::db::responses::{self, NewResponse, Receipt, Stored};
+use crate::db::{DbConnection, surveys, write_transaction};
 use crate::stats::sums::Sums;
 use crate::survey::answers::{self, AnswerProblem};
 use crate::survey::{Access, Lang, Status, Survey};
@@ -24,7 +27,7 @@ pub struct Submission {
     pub answers: Map<String, Value>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Refusal {
     Closed,
     /// The survey has waves and none is open today.
@@ -37,13 +40,10 @@ pub enum Refusal {
     /// The code belongs to another wave than the one open today.
     InvitationWrongWave,
     Invalid(Vec<AnswerProblem>),
-    Store(diesel::result::Error),
-}
-
-impl From<diesel::result::Error> for Refusal {
-    fn from(e: diesel::result::Error) -> Self {
-        Refusal::Store(e)
-    }
+    /// The store failed (the message of its error: errors are not `Clone`).
+    Store(String),
+    /// The store cannot be reached or cannot take writes now.
+    Unavailable(String),
 }
 
 /// Today in the survey's time zone: the only time a response keeps.
@@ -53,79 +53,238 @@ pub fn local_today(survey: &Survey) -> NaiveDate {
         .date_naive()
 }
 
-/// Validates and stores one response in one transaction.
-pub fn submit(
-    conn: &mut DbConnection,
-    survey: &Survey,
-    submission: Submission,
-) -> Result<Stored, Refusal> {
-    let submission_id = submission.submission_id.map(|id| id.to_string());
-    if let Some(id) = &submission_id
-        && let Some(receipt) = responses::find_by_submission(conn, survey.id, id)?
-    {
-        return Ok(Stored::Repeated(receipt));
+/// A submission whose answers passed validation: what the writer stores.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub survey: Survey,
+    submission_id: Option<String>,
+    lang: Lang,
+    invitation: Option<String>,
+    valid: answers::ValidAnswers,
+}
+
+impl Checked {
+    pub fn submission_id(&self) -> Option<&str> {
+        self.submission_id.as_deref()
     }
-    if survey.status == Status::Closed {
-        return Err(Refusal::Closed);
-    }
-    let today = local_today(survey);
-    let wave_id = open_wave(conn, survey, today)?;
-    let invitation = match survey.access {
-        Access::Open => None,
-        Access::Invitation => {
-            let code = submission.invitation.ok_or(Refusal::InvitationRequired)?;
-            check_invitation(conn, survey, &code, wave_id)?;
-            Some(code)
-        }
-    };
+}
+
+/// Checks the answers against the survey (no store needed: run it anywhere,
+/// in parallel); the rules that need the store are applied when it is stored.
+pub fn check(survey: &Survey, submission: Submission) -> Result<Checked, Refusal> {
     let valid =
         answers::validate(&survey.definition, &submission.answers).map_err(Refusal::Invalid)?;
-    let record_key = responses::new_record_key();
-    let mut sums = Pending::default();
-    sums.add_response(
-        &survey.definition,
-        today,
-        wave_id,
-        valid.as_map(),
-        Sums::keyed(1.0, record_key as u32),
-        1,
-    );
-    let response = NewResponse {
+    Ok(Checked {
+        survey: survey.clone(),
+        submission_id: submission.submission_id.map(|id| id.to_string()),
+        lang: submission.lang.unwrap_or(survey.definition.default_lang),
+        invitation: submission.invitation,
+        valid,
+    })
+}
+
+/// Stores checked submissions in one transaction and says, for each in
+/// order, whether it was stored, repeated or refused. Every rule is exact
+/// inside a batch: a submission id stored before, or earlier in the batch,
+/// is a repeat; a code spent before, or earlier in the batch, is refused.
+///
+/// What the store keeps is made not to tell who came when: the codes are
+/// spent in a savepoint of their own and in code order, the responses are
+/// inserted in another savepoint in shuffled order, and the aggregates in a
+/// third (on PostgreSQL each savepoint writes with its own transaction id, so
+/// a row's `xmin` never equals a spent code's).
+pub fn store_batch(
+    conn: &mut DbConnection,
+    batch: &[&Checked],
+    rng: &mut impl rand::Rng,
+) -> diesel::QueryResult<Vec<Result<Stored, Refusal>>> {
+    write_transaction(conn, |conn| {
+        // First a write: on SQLite it takes the write lock at once, so every
+        // read below sees the latest commit of any process.
+        let mut touched: Vec<i32> = batch.iter().map(|c| c.survey.id).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for survey_id in &touched {
+            aggregates::bump_version(conn, *survey_id)?;
+        }
+        let mut states = BTreeMap::new();
+        for survey_id in &touched {
+            let ids: Vec<&str> = batch
+                .iter()
+                .filter(|c| c.survey.id == *survey_id)
+                .filter_map(|c| c.submission_id())
+                .collect();
+            let state = SurveyState {
+                status: surveys::status(conn, *survey_id)?,
+                waves: surveys::waves(conn, *survey_id)?,
+                stored: responses::find_by_submissions(conn, *survey_id, &ids)?,
+            };
+            states.insert(*survey_id, state);
+        }
+
+        let mut outcomes: Vec<Option<Result<Stored, Refusal>>> = vec![None; batch.len()];
+        // Accepted so far: (index in batch, the response row).
+        let mut accepted: Vec<(usize, NewResponse)> = Vec::new();
+        let mut first_of: HashMap<(i32, &str), usize> = HashMap::default();
+        let mut twins: Vec<(usize, usize)> = Vec::new();
+        for (i, checked) in batch.iter().enumerate() {
+            let survey = &checked.survey;
+            let state = &states[&survey.id];
+            if let Some(sid) = checked.submission_id() {
+                if let Some(receipt) = state.stored.get(sid) {
+                    outcomes[i] = Some(Ok(Stored::Repeated(receipt.clone())));
+                    continue;
+                }
+                if let Some(&first) = first_of.get(&(survey.id, sid)) {
+                    twins.push((i, first));
+                    continue;
+                }
+            }
+            let today = local_today(survey);
+            match admit(conn, checked, state, today)? {
+                Ok(wave_id) => {
+                    if let Some(sid) = checked.submission_id() {
+                        first_of.insert((survey.id, sid), i);
+                    }
+                    accepted.push((i, new_response(checked, today, wave_id)));
+                }
+                Err(refusal) => outcomes[i] = Some(Err(refusal)),
+            }
+        }
+
+        // Spend the codes, in code order, apart from the responses.
+        let mut spending: Vec<(i32, &str, usize)> = accepted
+            .iter()
+            .filter_map(|(i, _)| {
+                let c = batch[*i];
+                c.invitation.as_deref().map(|code| (c.survey.id, code, *i))
+            })
+            .collect();
+        if !spending.is_empty() {
+            spending.sort_unstable();
+            let lost: Vec<usize> = conn.transaction(|conn| {
+                let mut lost = Vec::new();
+                for (survey_id, code, i) in &spending {
+                    if !invitations::spend(conn, *survey_id, code)? {
+                        lost.push(*i);
+                    }
+                }
+                diesel::QueryResult::Ok(lost)
+            })?;
+            for i in lost {
+                outcomes[i] = Some(Err(Refusal::InvitationSpent));
+                accepted.retain(|(j, _)| *j != i);
+            }
+        }
+
+        if !accepted.is_empty() {
+            let mut rows: Vec<NewResponse> = accepted.iter().map(|(_, r)| r.clone()).collect();
+            rows.shuffle(rng);
+            conn.transaction(|conn| responses::insert_many(conn, &rows))?;
+            let mut by_survey: BTreeMap<i32, Pending> = BTreeMap::new();
+            for (i, row) in &accepted {
+                let checked = batch[*i];
+                by_survey
+                    .entry(checked.survey.id)
+                    .or_default()
+                    .add_response(
+                        &checked.survey.definition,
+                        row.submitted_date,
+                        row.wave_id,
+                        checked.valid.as_map(),
+                        Sums::keyed(1.0, row.record_key as u32),
+                        1,
+                    );
+            }
+            conn.transaction(|conn| {
+                for (survey_id, pending) in &by_survey {
+                    aggregates::write_sums(conn, *survey_id, pending, 1)?;
+                }
+                diesel::QueryResult::Ok(())
+            })?;
+        }
+        for (i, row) in accepted {
+            outcomes[i] = Some(Ok(Stored::Created(Receipt {
+                id: row.id,
+                submitted_date: row.submitted_date,
+            })));
+        }
+        for (i, first) in twins {
+            outcomes[i] = Some(match &outcomes[first] {
+                Some(Ok(Stored::Created(receipt))) => Ok(Stored::Repeated(receipt.clone())),
+                // The first was refused: the twin is answered the same way.
+                other => other.clone().expect("the first twin is decided before"),
+            });
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.expect("every submission of the batch is decided"))
+            .collect())
+    })
+}
+
+/// What a batch reads once per survey.
+struct SurveyState {
+    status: Status,
+    waves: Vec<surveys::Wave>,
+    stored: HashMap<String, Receipt>,
+}
+
+/// The rules that need the store: open survey, open wave, usable code.
+/// Returns the wave the response belongs to.
+fn admit(
+    conn: &mut DbConnection,
+    checked: &Checked,
+    state: &SurveyState,
+    today: NaiveDate,
+) -> diesel::QueryResult<Result<Option<i32>, Refusal>> {
+    if state.status == Status::Closed {
+        return Ok(Err(Refusal::Closed));
+    }
+    let wave_id = match wave_of(&state.waves, today) {
+        Ok(wave_id) => wave_id,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if checked.survey.access == Access::Invitation {
+        let Some(code) = &checked.invitation else {
+            return Ok(Err(Refusal::InvitationRequired));
+        };
+        if let Err(refusal) = check_code(conn, checked.survey.id, code, wave_id)? {
+            return Ok(Err(refusal));
+        }
+    }
+    Ok(Ok(wave_id))
+}
+
+/// Can this code answer the survey in the wave open today? (Read only: the
+/// writer spends it when it stores the response.)
+pub fn check_code(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    code: &str,
+    open_wave: Option<i32>,
+) -> diesel::QueryResult<Result<(), Refusal>> {
+    Ok(match invitations::state(conn, survey_id, code)? {
+        CodeState::Unknown => Err(Refusal::InvitationUnknown),
+        CodeState::Spent => Err(Refusal::InvitationSpent),
+        CodeState::Open { wave_id: Some(w) } if Some(w) != open_wave => {
+            Err(Refusal::InvitationWrongWave)
+        }
+        CodeState::Open { .. } => Ok(()),
+    })
+}
+
+fn new_response(checked: &Checked, today: NaiveDate, wave_id: Option<i32>) -> NewResponse {
+    NewResponse {
         id: Uuid::new_v4().to_string(),
-        survey_id: survey.id,
+        survey_id: checked.survey.id,
         wave_id,
         submitted_date: today,
-        lang: submission
-            .lang
-            .unwrap_or(survey.definition.default_lang)
-            .as_str()
-            .to_string(),
-        submission_id,
+        lang: checked.lang.as_str().to_string(),
+        submission_id: checked.submission_id.clone(),
         base_weight: 1.0,
-        answers: valid.to_json(),
-        record_key,
-    };
-    // The code is spent and the response stored together, or neither.
-    let outcome = conn.transaction(|conn| {
-        if let Some(code) = &invitation
-            && !invitations::spend(conn, survey.id, code)?
-        {
-            return Err(Refusal::InvitationSpent);
-        }
-        let receipt = responses::insert(conn, &response)?;
-        aggregates::apply(conn, survey.id, &sums, 1)?;
-        Ok(receipt)
-    });
-    match outcome {
-        Ok(receipt) => Ok(Stored::Created(receipt)),
-        // A concurrent twin with the same submission id got there first.
-        Err(Refusal::Store(e)) if responses::is_duplicate(&e) => {
-            let id = response.submission_id.as_deref().unwrap_or_default();
-            responses::find_by_submission(conn, survey.id, id)?
-                .map(Stored::Repeated)
-                .ok_or(Refusal::Store(e))
-        }
-        Err(refusal) => Err(refusal),
+        answers: checked.valid.to_json(),
+        record_key: responses::new_record_key(),
     }
 }
 
@@ -198,12 +357,7 @@ pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::Que
 
 /// The wave a response given today belongs to: none for a survey without
 /// waves; refused when the survey has waves and none is open.
-pub fn open_wave(
-    conn: &mut DbConnection,
-    survey: &Survey,
-    today: NaiveDate,
-) -> Result<Option<i32>, Refusal> {
-    let waves = surveys::waves(conn, survey.id)?;
+pub fn wave_of(waves: &[surveys::Wave], today: NaiveDate) -> Result<Option<i32>, Refusal> {
     if waves.is_empty() {
         return Ok(None);
     }
@@ -213,22 +367,5 @@ pub fn open_wave(
             let next_opens = waves.iter().map(|w| w.opens).filter(|d| *d > today).min();
             Err(Refusal::NoOpenWave { next_opens })
         }
-    }
-}
-
-/// Can this code answer the survey today? (Spending happens with the insert.)
-pub fn check_invitation(
-    conn: &mut DbConnection,
-    survey: &Survey,
-    code: &str,
-    open_wave: Option<i32>,
-) -> Result<(), Refusal> {
-    match invitations::state(conn, survey.id, code)? {
-        CodeState::Unknown => Err(Refusal::InvitationUnknown),
-        CodeState::Spent => Err(Refusal::InvitationSpent),
-        CodeState::Open { wave_id: Some(w) } if Some(w) != open_wave => {
-            Err(Refusal::InvitationWrongWave)
-        }
-        CodeState::Open { .. } => Ok(()),
     }
 }

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 
 use crate::aggregate;
 use crate::db::DbConnection;
-use crate::db::schema::{agg_days, agg_pieces, responses, surveys};
+use crate::db::schema::{agg_days, agg_pieces, data_versions, responses, surveys};
 use crate::stats::sums::{self, ANSWERED, AllSums, QuestionSums, Sums};
 use crate::survey::QuestionKind;
 use crate::survey::SurveyDefinition;
@@ -308,9 +308,21 @@ macro_rules! read_modify_write {
     }};
 }
 
+/// Writes pending sums into the tables and marks the survey changed (inside
+/// the caller's transaction).
+pub fn apply(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    pending: &Pending,
+    sign: i64,
+) -> QueryResult<()> {
+    write_sums(conn, survey_id, pending, sign)?;
+    bump_version(conn, survey_id)
+}
+
 /// Writes pending sums into the tables (inside the caller's transaction),
 /// each row read, merged and written back, in key order.
-pub fn apply(
+pub fn write_sums(
     conn: &mut DbConnection,
     survey_id: i32,
     pending: &Pending,
@@ -372,7 +384,7 @@ pub fn apply(
             }
         );
     }
-    bump_version(conn, survey_id)
+    Ok(())
 }
 
 fn has_any(conn: &mut DbConnection, survey_id: i32) -> QueryResult<bool> {
@@ -503,12 +515,42 @@ fn encode_fresh(
     let _ = chunks.send(FreshChunk::Days(days));
 }
 
-/// Marks that the survey's responses changed.
+/// Marks that the survey's responses changed: adds one to this process's
+/// slot row (created on first use), so writers in different processes never
+/// wait on one row. The survey's data version is the sum over its slots.
 pub fn bump_version(conn: &mut DbConnection, survey_id: i32) -> QueryResult<()> {
-    diesel::update(surveys::table.find(survey_id))
-        .set(surveys::data_version.eq(surveys::data_version + 1))
-        .execute(conn)
-        .map(|_| ())
+    let row = (
+        data_versions::survey_id.eq(survey_id),
+        data_versions::slot.eq(version_slot()),
+        data_versions::version.eq(1i64),
+    );
+    let add_one = data_versions::version.eq(data_versions::version + 1);
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(data_versions::table)
+            .values(row)
+            .on_conflict((data_versions::survey_id, data_versions::slot))
+            .do_update()
+            .set(add_one)
+            .execute(c),
+        DbConnection::Pg(c) => diesel::insert_into(data_versions::table)
+            .values(row)
+            .on_conflict((data_versions::survey_id, data_versions::slot))
+            .do_update()
+            .set(add_one)
+            .execute(c),
+    }
+    .map(|_| ())
+}
+
+/// This process's slot: drawn once at random from 1024, so two instances
+/// share a row only by a rare chance (and then merely wait, never miscount).
+fn version_slot() -> i32 {
+    static SLOT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *SLOT.get_or_init(|| {
+        let mut bytes = [0u8; 2];
+        getrandom::fill(&mut bytes).expect("the operating system's random source");
+        i32::from(u16::from_le_bytes(bytes) % 1024)
+    })
 }
 
 /// Marks a change to what the public sees (a response on a completed day, a
@@ -522,10 +564,17 @@ pub fn bump_public(conn: &mut DbConnection, survey_id: i32) -> QueryResult<()> {
 
 /// (every change, changes to what the public sees).
 pub fn versions(conn: &mut DbConnection, survey_id: i32) -> QueryResult<(i64, i64)> {
-    surveys::table
+    let (base, public_changes): (i64, i64) = surveys::table
         .find(survey_id)
         .select((surveys::data_version, surveys::public_changes))
-        .first(conn)
+        .first(conn)?;
+    // A row per process that ever wrote (a handful): summed here, as SUM's
+    // type differs between the backends.
+    let slots: Vec<i64> = data_versions::table
+        .filter(data_versions::survey_id.eq(survey_id))
+        .select(data_versions::version)
+        .load(conn)?;
+    Ok((base + slots.iter().sum::<i64>(), public_changes))
 }
 
 /// Rebuilds a survey's aggregates from its stored responses.

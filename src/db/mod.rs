@@ -149,3 +149,35 @@ pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     conn.batch_execute("SELECT 1")
 }
+
+/// Runs `work` in a write transaction: on SQLite `BEGIN IMMEDIATE`, which
+/// takes the write lock before the first read (so what `work` reads is what
+/// it writes over, and a busy store is waited for by the busy timeout rather
+/// than failing at the first write); on PostgreSQL an ordinary transaction.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(_) => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The rollback's own failure would hide the cause: keep the cause.
+            let _ = Manager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}

@@ -50,6 +50,32 @@ pub fn find_by_submission(
         .optional()
 }
 
+/// The responses already stored for any of these submission ids.
+pub fn find_by_submissions(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    submission_ids: &[&str],
+) -> QueryResult<rustc_hash::FxHashMap<String, Receipt>> {
+    if submission_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Option<String>, String, NaiveDate)> = responses::table
+        .filter(responses::survey_id.eq(survey_id))
+        .filter(responses::submission_id.eq_any(submission_ids))
+        .select((
+            responses::submission_id,
+            responses::id,
+            responses::submitted_date,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(sid, id, submitted_date)| {
+            sid.map(|sid| (sid, Receipt { id, submitted_date }))
+        })
+        .collect())
+}
+
 /// Outcome of storing one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
@@ -82,10 +108,16 @@ pub fn is_duplicate(error: &diesel::result::Error) -> bool {
 const BULK_CHUNK: usize = 2000;
 
 /// Stores many responses in one transaction: multi-row INSERTs on SQLite,
-/// one binary COPY on PostgreSQL (3x faster there than INSERTs).
+/// one binary COPY on PostgreSQL (3x faster there than INSERTs for a bulk
+/// load; a batch of submissions is a single multi-row INSERT on both).
 pub fn insert_many(conn: &mut DbConnection, rows: &[NewResponse]) -> QueryResult<()> {
     conn.transaction(|conn| {
         match conn {
+            DbConnection::Pg(c) if rows.len() <= 256 => {
+                diesel::insert_into(responses::table)
+                    .values(rows)
+                    .execute(c)?;
+            }
             DbConnection::Sqlite(c) => {
                 for chunk in rows.chunks(BULK_CHUNK) {
                     diesel::insert_into(responses::table)

@@ -23,6 +23,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    data_versions (survey_id, slot) {
+        survey_id -> Integer,
+        slot -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    compactions (survey_id) {
+        survey_id -> Integer,
+        through_day -> Integer,
+    }
+}
+
+diesel::table! {
     questions (id) {
         id -> Integer,
         survey_id -> Integer,
@@ -147,6 +162,8 @@ diesel::table! {
 
 diesel::joinable!(invitations -> surveys (survey_id));
 diesel::joinable!(targets -> surveys (survey_id));
+diesel::joinable!(data_versions -> surveys (survey_id));
+diesel::joinable!(compactions -> surveys (survey_id));
 
 diesel::table! {
     agg_pieces (survey_id, question, week_start, month_start, wave_id, cell) {
@@ -184,4 +201,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     secrets,
     agg_pieces,
     agg_days,
+    data_versions,
+    compactions,
 );

@@ -351,6 +351,19 @@ pub fn set_access(conn: &mut DbConnection, survey_id: i32, access: Access) -> Qu
         .map(|_| ())
 }
 
+/// The survey's status as stored now.
+pub fn status(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Status> {
+    let status: String = surveys::table
+        .find(survey_id)
+        .select(surveys::status)
+        .first(conn)?;
+    Ok(if status == "closed" {
+        Status::Closed
+    } else {
+        Status::Open
+    })
+}
+
 pub fn set_status(conn: &mut DbConnection, survey_id: i32, status: Status) -> QueryResult<()> {
     let status = match status {
         Status::Open => "open",

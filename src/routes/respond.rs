@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::db::responses::Stored;
 use crate::db::{Store, surveys};
 use crate::error::{AppError, AppResult, Detail};
+use crate::ingest::Ingest;
 use crate::limits::RateLimiter;
 use crate::pages::{FormPage, FormState, MessagePage, refusal_text};
 use crate::routes::{FormKey, check_rate, header_str, media_type, read_body, with_conn};
@@ -124,17 +125,16 @@ pub async fn get_form(
         let Some(code) = invitation.clone() else {
             return refusal_page(&Refusal::InvitationRequired, lang);
         };
-        let checked = survey.clone();
+        let (survey_id, today) = (survey.id, submission::local_today(&survey));
         let verdict = with_conn(&store, move |conn| {
-            let today = submission::local_today(&checked);
-            Ok(submission::open_wave(conn, &checked, today)
-                .and_then(|wave| submission::check_invitation(conn, &checked, &code, wave)))
+            let waves = surveys::waves(conn, survey_id)?;
+            Ok(match submission::wave_of(&waves, today) {
+                Ok(wave) => submission::check_code(conn, survey_id, &code, wave)?,
+                Err(refusal) => Err(refusal),
+            })
         })
         .await?;
         if let Err(refusal) = verdict {
-            if let Refusal::Store(e) = refusal {
-                return Err(e.into());
-            }
             return refusal_page(&refusal, lang);
         }
     }
@@ -181,6 +181,7 @@ pub async fn post_form(
     settings: web::Data<Settings>,
     metrics: web::Data<Metrics>,
     limiter: web::Data<RateLimiter>,
+    ingest: web::Data<Ingest>,
     key: web::Data<FormKey>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -291,11 +292,7 @@ pub async fn post_form(
         invitation: invitation.clone(),
         answers: values.clone(),
     };
-    let survey_for_store = survey.clone();
-    let outcome = with_conn(&store, move |conn| {
-        Ok(submission::submit(conn, &survey_for_store, submission))
-    })
-    .await?;
+    let outcome = store_submission(&store, &ingest, &survey, submission).await?;
     match outcome {
         Ok(stored) => {
             if matches!(stored, Stored::Created(_)) {
@@ -312,7 +309,8 @@ pub async fn post_form(
         Err(Refusal::Invalid(problems)) => {
             show_again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None, true)
         }
-        Err(Refusal::Store(e)) => Err(e.into()),
+        Err(Refusal::Store(e)) => Err(AppError::Internal(anyhow::anyhow!(e))),
+        Err(Refusal::Unavailable(e)) => Err(AppError::Unavailable(anyhow::anyhow!(e))),
         Err(refusal @ (Refusal::Closed | Refusal::InvitationSpent)) => refusal_page(&refusal, lang),
         Err(refusal) => {
             let status = if matches!(refusal, Refusal::NoOpenWave { .. }) {
@@ -475,11 +473,43 @@ fn refusal_to_error(survey: &Survey, refusal: Refusal) -> AppError {
         Refusal::InvitationRequired | Refusal::InvitationUnknown | Refusal::InvitationWrongWave => {
             AppError::Forbidden(refusal_text(&refusal, Lang::En))
         }
-        Refusal::Store(e) => e.into(),
+        Refusal::Store(e) => AppError::Internal(anyhow::anyhow!(e)),
+        Refusal::Unavailable(e) => AppError::Unavailable(anyhow::anyhow!(e)),
+    }
+}
+
+/// Checks the answers here and hands them to the writer. Answers that are
+/// not valid (any more) under a submission id stored before still get the
+/// stored receipt: a retry after a lost acknowledgement always does.
+async fn store_submission(
+    store: &Store,
+    ingest: &Ingest,
+    survey: &Survey,
+    submission: Submission,
+) -> AppResult<Result<Stored, Refusal>> {
+    let submission_id = submission.submission_id;
+    match submission::check(survey, submission) {
+        Ok(checked) => Ok(ingest.submit(checked).await),
+        Err(refusal) => {
+            let Some(id) = submission_id else {
+                return Ok(Err(refusal));
+            };
+            let survey_id = survey.id;
+            let stored = with_conn(store, move |conn| {
+                Ok(crate::db::responses::find_by_submission(
+                    conn,
+                    survey_id,
+                    &id.to_string(),
+                )?)
+            })
+            .await?;
+            Ok(stored.map(Stored::Repeated).ok_or(refusal))
+        }
     }
 }
 
 /// `POST /api/v1/surveys/{slug}/responses`
+#[allow(clippy::too_many_arguments)]
 pub async fn create_response(
     req: HttpRequest,
     payload: web::Payload,
@@ -487,6 +517,7 @@ pub async fn create_response(
     settings: web::Data<Settings>,
     metrics: web::Data<Metrics>,
     limiter: web::Data<RateLimiter>,
+    ingest: web::Data<Ingest>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
@@ -501,11 +532,7 @@ pub async fn create_response(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
     check_rate(&req, &settings, &limiter)?;
-    let survey_for_store = survey.clone();
-    let outcome = with_conn(&store, move |conn| {
-        Ok(submission::submit(conn, &survey_for_store, submission))
-    })
-    .await?;
+    let outcome = store_submission(&store, &ingest, &survey, submission).await?;
     let receipt = |r: crate::db::responses::Receipt| ReceiptBody {
         id: r.id,
         submitted_date: r.submitted_date,

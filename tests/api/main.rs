@@ -12,6 +12,7 @@ mod disclosure;
 mod exports;
 mod helpers;
 mod hostile;
+mod ingest;
 mod naive;
 mod operations;
 mod roundtrip;

@@ -1,0 +1,2 @@
+DROP TABLE compactions;
+DROP TABLE data_versions;

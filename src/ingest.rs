@@ -1,0 +1,180 @@
+//! Group commit: every submission of a process is stored by one writer
+//! thread, in batches. A request checks its answers on its own thread, puts
+//! them on a bounded queue and waits; the writer takes what has queued (up to
+//! `MAX_BATCH`, without waiting for more: a lone submission is stored at once,
+//! and under load a batch fills while the previous one commits), stores the
+//! batch in one durable transaction with its aggregate sums merged, and only
+//! then answers each request.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::responses::{self, Stored};
+use crate::db::{DbConnection, Store};
+use crate::submission::{self, Checked, Refusal};
+
+/// At most this many submissions per transaction: a batch's aggregate rows
+/// stay locked (PostgreSQL) or the store's write lock held (SQLite) for one
+/// commit, so a bound keeps readers and other instances from waiting long.
+pub const MAX_BATCH: usize = 256;
+
+/// Submissions waiting beyond this many make new requests wait to be queued.
+const QUEUE_LENGTH: usize = 4096;
+
+struct Job {
+    checked: Checked,
+    reply: oneshot::Sender<Result<Stored, Refusal>>,
+}
+
+/// The way to the writer; cheap to clone. The writer stops when every
+/// handle is dropped and the queue is empty.
+#[derive(Clone)]
+pub struct Ingest {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Ingest {
+    /// Starts the writer thread for this store.
+    pub fn start(store: Store) -> std::io::Result<Ingest> {
+        let (queue, jobs) = mpsc::channel(QUEUE_LENGTH);
+        std::thread::Builder::new()
+            .name("trustpulse-writer".into())
+            .spawn(move || write_batches(&store, jobs))?;
+        Ok(Ingest { queue })
+    }
+
+    /// Stores one checked submission; answers once its batch is durable.
+    pub async fn submit(&self, checked: Checked) -> Result<Stored, Refusal> {
+        let (reply, answer) = oneshot::channel();
+        if self.queue.send(Job { checked, reply }).await.is_err() {
+            return Err(Refusal::Unavailable("the writer has stopped".into()));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(Refusal::Unavailable(
+                "the writer stopped before storing".into(),
+            ))
+        })
+    }
+}
+
+fn write_batches(store: &Store, mut jobs: mpsc::Receiver<Job>) {
+    let mut rng = ChaCha8Rng::from_seed(seed());
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = jobs.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let checked: Vec<&Checked> = batch.iter().map(|job| &job.checked).collect();
+        let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store_all(store, &checked, &mut rng)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!(
+                submissions = checked.len(),
+                "the writer panicked storing a batch"
+            );
+            vec![Err(Refusal::Store("the writer failed".into())); checked.len()]
+        });
+        for (job, outcome) in batch.drain(..).zip(outcomes) {
+            // The request may have gone (client closed): what is stored stays.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Stores a batch; if the batch fails as a whole, each submission alone, so
+/// that one bad submission fails alone.
+fn store_all(
+    store: &Store,
+    batch: &[&Checked],
+    rng: &mut ChaCha8Rng,
+) -> Vec<Result<Stored, Refusal>> {
+    let mut conn = match store.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::error!(error = %e, submissions = batch.len(), "no connection to the store for a batch");
+            return vec![Err(Refusal::Unavailable(e.to_string())); batch.len()];
+        }
+    };
+    match submission::store_batch(&mut conn, batch, rng) {
+        Ok(outcomes) => outcomes,
+        Err(e) if batch.len() == 1 => vec![failed_alone(&mut conn, batch[0], e)],
+        Err(e) => {
+            tracing::warn!(error = %e, submissions = batch.len(), "a batch failed; storing its submissions one by one");
+            batch
+                .iter()
+                .map(
+                    |checked| match submission::store_batch(&mut conn, &[checked], rng) {
+                        Ok(mut outcome) => outcome.remove(0),
+                        Err(e) => failed_alone(&mut conn, checked, e),
+                    },
+                )
+                .collect()
+        }
+    }
+}
+
+/// The outcome of a submission whose one-submission batch failed.
+fn failed_alone(
+    conn: &mut DbConnection,
+    checked: &Checked,
+    e: DieselError,
+) -> Result<Stored, Refusal> {
+    // Another process stored a twin (same submission id) between this
+    // batch's read and its insert: the twin's receipt is the answer.
+    if responses::is_duplicate(&e)
+        && let Some(id) = checked.submission_id()
+        && let Ok(Some(receipt)) = responses::find_by_submission(conn, checked.survey.id, id)
+    {
+        return Ok(Stored::Repeated(receipt));
+    }
+    Err(classify(e))
+}
+
+/// A store that is gone, full or read-only is unavailable (503, try later);
+/// anything else is a failure of ours (500).
+pub fn classify(e: DieselError) -> Refusal {
+    if is_unavailable(&e) {
+        tracing::error!(error = %e, "the store cannot take the submission");
+        Refusal::Unavailable(e.to_string())
+    } else {
+        tracing::error!(error = %e, "storing a submission failed");
+        Refusal::Store(e.to_string())
+    }
+}
+
+/// Errors that say the store cannot take writes now, not that the request was wrong.
+pub fn is_unavailable(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "database or disk is full",
+                "readonly database",
+                "disk I/O error",
+                "database is locked",
+                "server closed the connection",
+                "terminating connection",
+                "no connection to the server",
+                "could not send data to server",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        _ => false,
+    }
+}
+
+fn seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the operating system's random source");
+    seed
+}
