@@ -35,6 +35,8 @@ pub struct Settings {
     pub keep_alive: Duration,
     /// The chart catalogue's folder (one TOML file per chart).
     pub charts_dir: std::path::PathBuf,
+    /// How often the INFO log sums up the requests served.
+    pub log_summary: Duration,
 }
 
 impl Settings {
@@ -52,6 +54,7 @@ impl Settings {
             request_timeout: Duration::from_secs(10),
             keep_alive: Duration::from_secs(30),
             charts_dir: "charts".into(),
+            log_summary: Duration::from_secs(60),
         }
     }
 
@@ -93,6 +96,13 @@ impl Settings {
         }
         if let Some(v) = var("TRUSTPULSE_KEEP_ALIVE") {
             settings.keep_alive = Duration::from_secs(parse("TRUSTPULSE_KEEP_ALIVE", &v)?);
+        }
+        if let Some(v) = var("TRUSTPULSE_LOG_SUMMARY") {
+            let seconds: u64 = parse("TRUSTPULSE_LOG_SUMMARY", &v)?;
+            if seconds == 0 {
+                bail!("TRUSTPULSE_LOG_SUMMARY must be at least 1 second");
+            }
+            settings.log_summary = Duration::from_secs(seconds);
         }
         if let Some(v) = var("TRUSTPULSE_CHARTS").filter(|v| !v.is_empty()) {
             settings.charts_dir = v.into();

@@ -6,13 +6,16 @@
 //! batch in one durable transaction with its aggregate sums merged, and only
 //! then answers each request.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::responses::{self, Stored};
-use crate::db::{DbConnection, Store};
+use crate::db::{self, Checkpoint, DbConnection, Store};
 use crate::submission::{self, Checked, Refusal};
 
 /// At most this many submissions per transaction: a batch's aggregate rows
@@ -39,9 +42,25 @@ impl Ingest {
     /// Starts the writer thread for this store.
     pub fn start(store: Store) -> std::io::Result<Ingest> {
         let (queue, jobs) = mpsc::channel(QUEUE_LENGTH);
+        let writing = Arc::new(AtomicBool::new(true));
+        {
+            let (store, writing) = (store.clone(), Arc::clone(&writing));
+            std::thread::Builder::new()
+                .name("trustpulse-maintenance".into())
+                .spawn(move || maintain_while(&store, &writing))?;
+        }
         std::thread::Builder::new()
             .name("trustpulse-writer".into())
-            .spawn(move || write_batches(&store, jobs))?;
+            .spawn(move || {
+                write_batches(&store, jobs);
+                writing.store(false, Ordering::Relaxed);
+                // Everything written is in the database file; the log is emptied.
+                if let Err(e) = store.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                    db::checkpoint(&mut conn, Checkpoint::Truncate).map_err(|e| e.to_string())
+                }) {
+                    tracing::warn!(error = %e, "final checkpoint failed");
+                }
+            })?;
         Ok(Ingest { queue })
     }
 
@@ -57,6 +76,43 @@ impl Ingest {
             ))
         })
     }
+}
+
+/// Upkeep beside the writer, on connections of its own: on SQLite the
+/// write-ahead log is copied into the database every `CHECKPOINT_EVERY`, so
+/// that commits never do it (a commit that had to checkpoint waited for it:
+/// the slowest commits); every `COMPACT_EVERY` the days completed in each
+/// survey's time zone are compacted (`db::compaction`).
+fn maintain_while(store: &Store, writing: &AtomicBool) {
+    let mut last_compaction: Option<std::time::Instant> = None;
+    while writing.load(Ordering::Relaxed) {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if store.url().is_sqlite() {
+            let done = store.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                db::checkpoint(&mut conn, Checkpoint::Passive).map_err(|e| e.to_string())
+            });
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
+        }
+        if last_compaction.is_none_or(|at| at.elapsed() >= COMPACT_EVERY) {
+            last_compaction = Some(std::time::Instant::now());
+            if let Err(e) = compact_completed_days(store) {
+                tracing::warn!(error = %e, "compaction failed; it is tried again later");
+            }
+        }
+    }
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn compact_completed_days(store: &Store) -> anyhow::Result<()> {
+    let mut conn = store.get()?;
+    for (survey, days, through) in db::compaction::compact_completed(&mut conn)? {
+        tracing::info!(%survey, days, %through, "stored rows compacted");
+    }
+    Ok(())
 }
 
 fn write_batches(store: &Store, mut jobs: mpsc::Receiver<Job>) {

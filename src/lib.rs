@@ -103,6 +103,9 @@ pub fn start_server(
     let catalogue = web::Data::new(routes::Catalogue(load_catalogue(&settings, &store)?));
     let limiter = web::Data::new(RateLimiter::new(settings.submit_rate));
     let metrics = web::Data::new(Metrics::new());
+    let summary = web::Data::new(telemetry::RequestSummary::new(settings.log_summary));
+    let health = web::Data::new(routes::HealthProbe::default());
+    let survey_cache = web::Data::new(routes::SurveyCache::default());
     let caches = web::Data::new(rendering::Caches::new());
     let ingest = web::Data::new(ingest::Ingest::start(store.clone())?);
     let store = web::Data::new(store);
@@ -119,6 +122,9 @@ pub fn start_server(
             .app_data(limiter.clone())
             .app_data(caches.clone())
             .app_data(ingest.clone())
+            .app_data(summary.clone())
+            .app_data(health.clone())
+            .app_data(survey_cache.clone())
             .app_data(catalogue.clone())
             // Extractor failures answer in the same JSON shape as every other error.
             .app_data(web::PathConfig::default().error_handler(|e, _| {

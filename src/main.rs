@@ -57,6 +57,10 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Compact the days completed in each survey's time zone now (the server
+    /// does it by itself within a minute of midnight): stored rows then keep
+    /// no trace of arrival order.
+    Compact,
     /// Manage API tokens for researchers and admins.
     Token {
         #[command(subcommand)]
@@ -168,6 +172,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 out.display(),
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Compact => {
+            let store = Store::open(&url)?;
+            let started = std::time::Instant::now();
+            let done = db::compaction::compact_completed(&mut *store.get()?)?;
+            for (survey, days, through) in &done {
+                eprintln!("{survey}: {days} days compacted, through {through}");
+            }
+            if done.is_empty() {
+                eprintln!("nothing to compact");
+            }
+            eprintln!("in {:.1} s", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Token { action } => {

@@ -2,7 +2,9 @@
 //! The order matters: a repeated submission id is answered before anything
 //! else, so a retry after a lost acknowledgement always gets its receipt.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use diesel::Connection;
@@ -56,7 +58,8 @@ pub fn local_today(survey: &Survey) -> NaiveDate {
 /// A submission whose answers passed validation: what the writer stores.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    pub survey: Survey,
+    /// The survey as the request saw it; the writer checks it is current.
+    pub survey: Arc<Survey>,
     submission_id: Option<String>,
     lang: Lang,
     invitation: Option<String>,
@@ -71,11 +74,11 @@ impl Checked {
 
 /// Checks the answers against the survey (no store needed: run it anywhere,
 /// in parallel); the rules that need the store are applied when it is stored.
-pub fn check(survey: &Survey, submission: Submission) -> Result<Checked, Refusal> {
+pub fn check(survey: &Arc<Survey>, submission: Submission) -> Result<Checked, Refusal> {
     let valid =
         answers::validate(&survey.definition, &submission.answers).map_err(Refusal::Invalid)?;
     Ok(Checked {
-        survey: survey.clone(),
+        survey: Arc::clone(survey),
         submission_id: submission.submission_id.map(|id| id.to_string()),
         lang: submission.lang.unwrap_or(survey.definition.default_lang),
         invitation: submission.invitation,
@@ -115,38 +118,60 @@ pub fn store_batch(
                 .filter_map(|c| c.submission_id())
                 .collect();
             let state = SurveyState {
-                status: surveys::status(conn, *survey_id)?,
+                survey: surveys::find_by_id(conn, *survey_id)?,
                 waves: surveys::waves(conn, *survey_id)?,
                 stored: responses::find_by_submissions(conn, *survey_id, &ids)?,
             };
             states.insert(*survey_id, state);
         }
+        // Was each request's view of its survey current? (Asked once per view.)
+        let mut current_view: HashMap<*const Survey, bool> = HashMap::default();
 
         let mut outcomes: Vec<Option<Result<Stored, Refusal>>> = vec![None; batch.len()];
-        // Accepted so far: (index in batch, the response row).
-        let mut accepted: Vec<(usize, NewResponse)> = Vec::new();
+        // Accepted so far: (index in batch, the response row, its answers).
+        let mut accepted: Vec<(usize, NewResponse, Cow<'_, answers::ValidAnswers>)> = Vec::new();
         let mut first_of: HashMap<(i32, &str), usize> = HashMap::default();
         let mut twins: Vec<(usize, usize)> = Vec::new();
         for (i, checked) in batch.iter().enumerate() {
-            let survey = &checked.survey;
-            let state = &states[&survey.id];
+            let state = &states[&checked.survey.id];
             if let Some(sid) = checked.submission_id() {
                 if let Some(receipt) = state.stored.get(sid) {
                     outcomes[i] = Some(Ok(Stored::Repeated(receipt.clone())));
                     continue;
                 }
-                if let Some(&first) = first_of.get(&(survey.id, sid)) {
+                if let Some(&first) = first_of.get(&(checked.survey.id, sid)) {
                     twins.push((i, first));
                     continue;
                 }
             }
+            let Some(survey) = &state.survey else {
+                outcomes[i] = Some(Err(Refusal::Closed));
+                continue;
+            };
+            // The survey changed since the request read it: its answers are
+            // checked again against the definition stored now.
+            let current = *current_view
+                .entry(Arc::as_ptr(&checked.survey))
+                .or_insert_with(|| checked.survey.definition == survey.definition);
+            let valid = if current {
+                Cow::Borrowed(&checked.valid)
+            } else {
+                match answers::validate(&survey.definition, checked.valid.as_map()) {
+                    Ok(valid) => Cow::Owned(valid),
+                    Err(problems) => {
+                        outcomes[i] = Some(Err(Refusal::Invalid(problems)));
+                        continue;
+                    }
+                }
+            };
             let today = local_today(survey);
-            match admit(conn, checked, state, today)? {
+            match admit(conn, checked, survey, &state.waves, today)? {
                 Ok(wave_id) => {
                     if let Some(sid) = checked.submission_id() {
                         first_of.insert((survey.id, sid), i);
                     }
-                    accepted.push((i, new_response(checked, today, wave_id)));
+                    let row = new_response(checked, &valid, today, wave_id);
+                    accepted.push((i, row, valid));
                 }
                 Err(refusal) => outcomes[i] = Some(Err(refusal)),
             }
@@ -155,7 +180,7 @@ pub fn store_batch(
         // Spend the codes, in code order, apart from the responses.
         let mut spending: Vec<(i32, &str, usize)> = accepted
             .iter()
-            .filter_map(|(i, _)| {
+            .filter_map(|(i, _, _)| {
                 let c = batch[*i];
                 c.invitation.as_deref().map(|code| (c.survey.id, code, *i))
             })
@@ -173,28 +198,29 @@ pub fn store_batch(
             })?;
             for i in lost {
                 outcomes[i] = Some(Err(Refusal::InvitationSpent));
-                accepted.retain(|(j, _)| *j != i);
+                accepted.retain(|(j, _, _)| *j != i);
             }
         }
 
         if !accepted.is_empty() {
-            let mut rows: Vec<NewResponse> = accepted.iter().map(|(_, r)| r.clone()).collect();
+            let mut rows: Vec<NewResponse> =
+                accepted.iter().map(|(_, row, _)| row.clone()).collect();
             rows.shuffle(rng);
             conn.transaction(|conn| responses::insert_many(conn, &rows))?;
             let mut by_survey: BTreeMap<i32, Pending> = BTreeMap::new();
-            for (i, row) in &accepted {
-                let checked = batch[*i];
-                by_survey
-                    .entry(checked.survey.id)
-                    .or_default()
-                    .add_response(
-                        &checked.survey.definition,
-                        row.submitted_date,
-                        row.wave_id,
-                        checked.valid.as_map(),
-                        Sums::keyed(1.0, row.record_key as u32),
-                        1,
-                    );
+            for (_, row, valid) in &accepted {
+                let survey = states[&row.survey_id]
+                    .survey
+                    .as_ref()
+                    .expect("accepted only for a stored survey");
+                by_survey.entry(survey.id).or_default().add_response(
+                    &survey.definition,
+                    row.submitted_date,
+                    row.wave_id,
+                    valid.as_map(),
+                    Sums::keyed(1.0, row.record_key as u32),
+                    1,
+                );
             }
             conn.transaction(|conn| {
                 for (survey_id, pending) in &by_survey {
@@ -203,7 +229,7 @@ pub fn store_batch(
                 diesel::QueryResult::Ok(())
             })?;
         }
-        for (i, row) in accepted {
+        for (i, row, _) in accepted {
             outcomes[i] = Some(Ok(Stored::Created(Receipt {
                 id: row.id,
                 submitted_date: row.submitted_date,
@@ -225,7 +251,8 @@ pub fn store_batch(
 
 /// What a batch reads once per survey.
 struct SurveyState {
-    status: Status,
+    /// As stored now (None: deleted since the request read it).
+    survey: Option<Survey>,
     waves: Vec<surveys::Wave>,
     stored: HashMap<String, Receipt>,
 }
@@ -235,21 +262,22 @@ struct SurveyState {
 fn admit(
     conn: &mut DbConnection,
     checked: &Checked,
-    state: &SurveyState,
+    survey: &Survey,
+    waves: &[surveys::Wave],
     today: NaiveDate,
 ) -> diesel::QueryResult<Result<Option<i32>, Refusal>> {
-    if state.status == Status::Closed {
+    if survey.status == Status::Closed {
         return Ok(Err(Refusal::Closed));
     }
-    let wave_id = match wave_of(&state.waves, today) {
+    let wave_id = match wave_of(waves, today) {
         Ok(wave_id) => wave_id,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if checked.survey.access == Access::Invitation {
+    if survey.access == Access::Invitation {
         let Some(code) = &checked.invitation else {
             return Ok(Err(Refusal::InvitationRequired));
         };
-        if let Err(refusal) = check_code(conn, checked.survey.id, code, wave_id)? {
+        if let Err(refusal) = check_code(conn, survey.id, code, wave_id)? {
             return Ok(Err(refusal));
         }
     }
@@ -274,7 +302,12 @@ pub fn check_code(
     })
 }
 
-fn new_response(checked: &Checked, today: NaiveDate, wave_id: Option<i32>) -> NewResponse {
+fn new_response(
+    checked: &Checked,
+    valid: &answers::ValidAnswers,
+    today: NaiveDate,
+    wave_id: Option<i32>,
+) -> NewResponse {
     NewResponse {
         id: Uuid::new_v4().to_string(),
         survey_id: checked.survey.id,
@@ -283,7 +316,7 @@ fn new_response(checked: &Checked, today: NaiveDate, wave_id: Option<i32>) -> Ne
         lang: checked.lang.as_str().to_string(),
         submission_id: checked.submission_id.clone(),
         base_weight: 1.0,
-        answers: checked.valid.to_json(),
+        answers: valid.to_json(),
         record_key: responses::new_record_key(),
     }
 }

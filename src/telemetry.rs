@@ -3,6 +3,7 @@
 //! query string (it may hold an invitation code) or any response id.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -144,12 +145,111 @@ fn method_label(method: &actix_web::http::Method) -> String {
     }
 }
 
-/// Middleware: request id, one log line and the metrics for every request.
 /// The routes respondents use: the questionnaire and the submissions.
 pub fn is_respondent_route(route: &str) -> bool {
     route.starts_with("/s/") || route == "/api/v1/surveys/{slug}/responses"
 }
 
+/// What the INFO log says about requests: one summary line a minute (counts
+/// by status class, latency quantiles), written by the first request after
+/// the minute is up; per-request lines are DEBUG. Respondents' requests are
+/// left out (their count per minute would date answers; /metrics counts them).
+pub struct RequestSummary {
+    every: u64,
+    started: Instant,
+    /// Seconds since `started` when the current window began.
+    window_start: AtomicU64,
+    by_class: [AtomicU64; 5],
+    /// Request counts by latency: bucket k holds latencies below 2^k µs.
+    latency: [AtomicU64; 32],
+}
+
+impl RequestSummary {
+    /// A summary line every `every` (at least a second).
+    pub fn new(every: std::time::Duration) -> Self {
+        RequestSummary {
+            every: every.as_secs().max(1),
+            started: Instant::now(),
+            window_start: AtomicU64::new(0),
+            by_class: Default::default(),
+            latency: Default::default(),
+        }
+    }
+
+    fn record(&self, status: u16, seconds: f64) {
+        let class = usize::from((status / 100).clamp(1, 5)) - 1;
+        self.by_class[class].fetch_add(1, Ordering::Relaxed);
+        let micros = (seconds * 1e6) as u64;
+        let bucket = (64 - micros.leading_zeros() as usize).min(31);
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        let now = self.started.elapsed().as_secs();
+        let start = self.window_start.load(Ordering::Relaxed);
+        if now >= start + self.every
+            && self
+                .window_start
+                .compare_exchange(start, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.flush(now - start);
+        }
+    }
+
+    /// Logs the window's counts and starts the next (counts taken by swap:
+    /// requests finishing meanwhile fall into one window or the next).
+    fn flush(&self, seconds: u64) {
+        let classes: Vec<u64> = self
+            .by_class
+            .iter()
+            .map(|c| c.swap(0, Ordering::Relaxed))
+            .collect();
+        let buckets: Vec<u64> = self
+            .latency
+            .iter()
+            .map(|c| c.swap(0, Ordering::Relaxed))
+            .collect();
+        let total: u64 = classes.iter().sum();
+        // The upper bound of the bucket holding the q-th request, in ms.
+        let quantile = |q: f64| {
+            let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (k, n) in buckets.iter().enumerate() {
+                seen += n;
+                if seen >= rank {
+                    return (1u64 << k) as f64 / 1e3;
+                }
+            }
+            f64::INFINITY
+        };
+        tracing::info!(
+            seconds,
+            requests = total,
+            ok = classes[1] + classes[0],
+            redirects = classes[2],
+            client_errors = classes[3],
+            server_errors = classes[4],
+            p50_ms_at_most = quantile(0.5),
+            p99_ms_at_most = quantile(0.99),
+            "requests in the last window (respondents' requests not included)"
+        );
+    }
+}
+
+/// A request id: 128 random bits from a per-thread generator (drawing from
+/// the operating system per request cost a system call each).
+fn request_id() -> String {
+    use rand::{Rng, SeedableRng};
+    thread_local! {
+        static IDS: std::cell::RefCell<rand_chacha::ChaCha8Rng> = std::cell::RefCell::new({
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).expect("the operating system's random source");
+            rand_chacha::ChaCha8Rng::from_seed(seed)
+        });
+    }
+    IDS.with(|ids| format!("{:032x}", ids.borrow_mut().random::<u128>()))
+}
+
+/// Middleware: request id, a DEBUG line, the metrics and the INFO summary
+/// for every request.
 pub async fn observe_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -160,7 +260,9 @@ pub async fn observe_request(
         .unwrap_or_else(|| "unmatched".to_string());
     let method = method_label(req.method());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let summary = req.app_data::<web::Data<RequestSummary>>().cloned();
+    let request_id = request_id();
+    // An INFO span, so that an error logged inside names its request.
     let span =
         tracing::info_span!("request", request_id = %request_id, route = %route, method = %method);
     let result = next.call(req).instrument(span.clone()).await;
@@ -170,16 +272,10 @@ pub async fn observe_request(
     };
     let seconds = started.elapsed().as_secs_f64();
     let latency_ms = (seconds * 1e6).round() / 1e3;
-    span.in_scope(|| {
-        if is_respondent_route(&route) {
-            // A log line's timestamp would give each answer its time of day:
-            // respondents' requests are logged only at DEBUG (counted in
-            // /metrics regardless).
-            tracing::debug!(status, latency_ms, "request");
-        } else {
-            tracing::info!(status, latency_ms, "request");
-        }
-    });
+    span.in_scope(|| tracing::debug!(status, latency_ms, "request"));
+    if let Some(summary) = summary.filter(|_| !is_respondent_route(&route)) {
+        summary.record(status, seconds);
+    }
     if let Some(metrics) = metrics {
         metrics.observe(&route, &method, status, seconds);
     }

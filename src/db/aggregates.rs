@@ -279,35 +279,6 @@ pub fn apply_bulk(conn: &mut DbConnection, survey_id: i32, pending: &Pending) ->
     }
 }
 
-/// Locks one aggregate row (creating it empty if missing), merges into its
-/// sums, and writes it back, or deletes it when nothing is left. On PostgreSQL
-/// the lock is `FOR UPDATE`; on SQLite the write transaction holds the database.
-macro_rules! read_modify_write {
-    ($conn:expr, $table:expr, $sums:expr, $key:expr, $new_row:expr, $merge:expr) => {{
-        let key = $key;
-        let current: String = match $conn {
-            DbConnection::Pg(c) => {
-                diesel::insert_into($table)
-                    .values($new_row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                key.select($sums).for_update().first(c)?
-            }
-            DbConnection::Sqlite(c) => {
-                diesel::insert_into($table)
-                    .values($new_row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-                key.select($sums).first(c)?
-            }
-        };
-        match $merge(current)? {
-            Some(text) => diesel::update(key).set($sums.eq(text)).execute($conn)?,
-            None => diesel::delete(key).execute($conn)?,
-        };
-    }};
-}
-
 /// Writes pending sums into the tables and marks the survey changed (inside
 /// the caller's transaction).
 pub fn apply(
@@ -320,69 +291,252 @@ pub fn apply(
     bump_version(conn, survey_id)
 }
 
-/// Writes pending sums into the tables (inside the caller's transaction),
-/// each row read, merged and written back, in key order.
+/// Writes pending sums into the tables (inside the caller's transaction), a
+/// few statements per chunk of rows rather than per row: the chunk's missing
+/// rows are created empty, the rows are read (on PostgreSQL locked, in key
+/// order, so two writers never wait on each other in a cycle), merged here,
+/// and written back in one UPDATE; a row left with nothing is deleted.
 pub fn write_sums(
     conn: &mut DbConnection,
     survey_id: i32,
     pending: &Pending,
     sign: i64,
 ) -> QueryResult<()> {
-    for (piece, cell, question, delta) in pending.piece_rows() {
-        let (cell, question) = (cell.as_str(), question.as_str());
-        let (week, month) = (day_number(piece.week_start), day_number(piece.month_start));
-        read_modify_write!(
-            conn,
-            agg_pieces::table,
-            agg_pieces::sums,
-            agg_pieces::table
-                .filter(agg_pieces::survey_id.eq(survey_id))
-                .filter(agg_pieces::question.eq(question))
-                .filter(agg_pieces::week_start.eq(week))
-                .filter(agg_pieces::month_start.eq(month))
-                .filter(agg_pieces::wave_id.eq(piece.wave_id))
-                .filter(agg_pieces::cell.eq(cell)),
-            (
-                agg_pieces::survey_id.eq(survey_id),
-                agg_pieces::question.eq(question),
-                agg_pieces::week_start.eq(week),
-                agg_pieces::month_start.eq(month),
-                agg_pieces::wave_id.eq(piece.wave_id),
-                agg_pieces::cell.eq(cell),
-                agg_pieces::sums.eq(""),
-            ),
-            |current: String| -> QueryResult<Option<String>> {
-                let mut merged = sums::decode(&current).map_err(corrupt)?;
-                sums::merge(&mut merged, &delta, sign);
-                Ok((!merged.is_empty()).then(|| sums::encode(&merged)))
-            }
-        );
+    let pieces: Vec<(Vec<KeyValue>, QuestionSums)> = pending
+        .piece_rows()
+        .into_iter()
+        .map(|(piece, cell, question, sums)| {
+            let key = vec![
+                KeyValue::Text(question),
+                KeyValue::Int(day_number(piece.week_start)),
+                KeyValue::Int(day_number(piece.month_start)),
+                KeyValue::Int(piece.wave_id),
+                KeyValue::Text(cell),
+            ];
+            (key, sums)
+        })
+        .collect();
+    merge_rows(conn, &PIECE_TABLE, survey_id, &pieces, |current, delta| {
+        let mut merged = sums::decode(current).map_err(corrupt)?;
+        sums::merge(&mut merged, delta, sign);
+        Ok((!merged.is_empty()).then(|| sums::encode(&merged)))
+    })?;
+    let days: Vec<(Vec<KeyValue>, AllSums)> = pending
+        .day_rows()
+        .into_iter()
+        .map(|(day, wave_id, cell, all)| {
+            let key = vec![
+                KeyValue::Int(day_number(day)),
+                KeyValue::Int(wave_id),
+                KeyValue::Text(cell),
+            ];
+            (key, all)
+        })
+        .collect();
+    merge_rows(conn, &DAY_TABLE, survey_id, &days, |current, delta| {
+        let mut merged = sums::decode_all(current).map_err(corrupt)?;
+        sums::merge_all(&mut merged, delta, sign);
+        Ok((!merged.is_empty()).then(|| sums::encode_all(&merged)))
+    })
+}
+
+/// One value of an aggregate row's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum KeyValue {
+    Int(i32),
+    Text(String),
+}
+
+/// An aggregate table: its name and key columns after `survey_id`, in the
+/// order of its primary key.
+struct AggTable {
+    name: &'static str,
+    keys: &'static [&'static str],
+}
+
+const PIECE_TABLE: AggTable = AggTable {
+    name: "agg_pieces",
+    keys: &["question", "week_start", "month_start", "wave_id", "cell"],
+};
+
+const DAY_TABLE: AggTable = AggTable {
+    name: "agg_days",
+    keys: &["day", "wave_id", "cell"],
+};
+
+/// Rows per statement: 6 bound values a row stays far under SQLite's 32,766.
+const MERGE_CHUNK: usize = 1000;
+
+#[derive(QueryableByName)]
+struct CurrentSums {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    idx: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sums: String,
+}
+
+/// Placeholders as the backend writes them: `?` on SQLite, `$n` on PostgreSQL.
+struct Placeholders {
+    numbered: bool,
+    next: usize,
+}
+
+impl Placeholders {
+    fn for_conn(conn: &DbConnection) -> Self {
+        Placeholders {
+            numbered: matches!(conn, DbConnection::Pg(_)),
+            next: 0,
+        }
     }
-    for (day, wave_id, cell, delta) in pending.day_rows() {
-        let cell = cell.as_str();
-        let day = day_number(day);
-        read_modify_write!(
-            conn,
-            agg_days::table,
-            agg_days::sums,
-            agg_days::table
-                .filter(agg_days::survey_id.eq(survey_id))
-                .filter(agg_days::day.eq(day))
-                .filter(agg_days::wave_id.eq(wave_id))
-                .filter(agg_days::cell.eq(cell)),
-            (
-                agg_days::survey_id.eq(survey_id),
-                agg_days::day.eq(day),
-                agg_days::wave_id.eq(wave_id),
-                agg_days::cell.eq(cell),
-                agg_days::sums.eq(""),
-            ),
-            |current: String| -> QueryResult<Option<String>> {
-                let mut merged = sums::decode_all(&current).map_err(corrupt)?;
-                sums::merge_all(&mut merged, &delta, sign);
-                Ok((!merged.is_empty()).then(|| sums::encode_all(&merged)))
+
+    fn take(&mut self) -> String {
+        self.next += 1;
+        if self.numbered {
+            format!("${}", self.next)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `(p, p, …)` of `n` placeholders.
+    fn tuple(&mut self, n: usize) -> String {
+        let parts: Vec<String> = (0..n).map(|_| self.take()).collect();
+        format!("({})", parts.join(", "))
+    }
+}
+
+/// Runs raw SQL with a list of bound values on either backend; `$run` is
+/// `execute` or `load::<T>`.
+macro_rules! with_binds {
+    ($conn:expr, $sql:expr, $binds:expr, $($run:tt)+) => {{
+        macro_rules! bound {
+            ($query:expr) => {{
+                let mut query = $query;
+                for value in $binds {
+                    query = match value {
+                        KeyValue::Int(i) => query.bind::<diesel::sql_types::Integer, _>(*i),
+                        KeyValue::Text(t) => query.bind::<diesel::sql_types::Text, _>(t.as_str()),
+                    };
+                }
+                query
+            }};
+        }
+        match $conn {
+            DbConnection::Sqlite(c) => {
+                bound!(diesel::sql_query($sql).into_boxed::<diesel::sqlite::Sqlite>()).$($run)+(c)
             }
+            DbConnection::Pg(c) => {
+                bound!(diesel::sql_query($sql).into_boxed::<diesel::pg::Pg>()).$($run)+(c)
+            }
+        }
+    }};
+}
+
+fn merge_rows<D>(
+    conn: &mut DbConnection,
+    table: &AggTable,
+    survey_id: i32,
+    rows: &[(Vec<KeyValue>, D)],
+    merge: impl Fn(&str, &D) -> QueryResult<Option<String>>,
+) -> QueryResult<()> {
+    let (name, keys) = (table.name, table.keys);
+    let key_list = keys.join(", ");
+    let survey = KeyValue::Int(survey_id);
+    for chunk in rows.chunks(MERGE_CHUNK) {
+        // The rows that do not exist yet, created empty.
+        let mut p = Placeholders::for_conn(conn);
+        let values: Vec<String> = chunk.iter().map(|_| p.tuple(keys.len() + 2)).collect();
+        let sql = format!(
+            "INSERT INTO {name} (survey_id, {key_list}, sums) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
         );
+        let empty = KeyValue::Text(String::new());
+        let binds = chunk.iter().flat_map(|(key, _)| {
+            std::iter::once(&survey)
+                .chain(key.iter())
+                .chain(std::iter::once(&empty))
+        });
+        with_binds!(conn, &sql, binds, execute)?;
+
+        // Every row of the chunk, by its index in the chunk.
+        let mut p = Placeholders::for_conn(conn);
+        let values: Vec<String> = chunk.iter().map(|_| p.tuple(keys.len() + 1)).collect();
+        let survey_placeholder = p.take();
+        let on: Vec<String> = keys.iter().map(|k| format!("t.{k} = k.{k}")).collect();
+        let order: Vec<String> = keys.iter().map(|k| format!("t.{k}")).collect();
+        // SQLite: CROSS JOIN keeps k outside, so each row is one primary
+        // key lookup (left to itself it scanned the table).
+        let (join, lock) = match conn {
+            DbConnection::Sqlite(_) => ("CROSS JOIN", ""),
+            DbConnection::Pg(_) => (",", " FOR UPDATE OF t"),
+        };
+        let sql = format!(
+            "WITH k (idx, {key_list}) AS (VALUES {}) \
+             SELECT k.idx AS idx, t.sums AS sums FROM k {join} {name} t \
+             WHERE t.survey_id = {survey_placeholder} AND {} ORDER BY {}{lock}",
+            values.join(", "),
+            on.join(" AND "),
+            order.join(", "),
+        );
+        let indices: Vec<KeyValue> = (0..chunk.len() as i32).map(KeyValue::Int).collect();
+        let binds = chunk
+            .iter()
+            .zip(&indices)
+            .flat_map(|((key, _), idx)| std::iter::once(idx).chain(key.iter()))
+            .chain(std::iter::once(&survey));
+        let current: Vec<CurrentSums> = with_binds!(conn, &sql, binds, load::<CurrentSums>)?;
+        if current.len() != chunk.len() {
+            return Err(corrupt(format!(
+                "{name}: {} of {} rows found after creating them",
+                current.len(),
+                chunk.len()
+            )));
+        }
+
+        let mut updates: Vec<(usize, String)> = Vec::with_capacity(chunk.len());
+        let mut emptied: Vec<usize> = Vec::new();
+        for row in &current {
+            let i = row.idx as usize;
+            match merge(&row.sums, &chunk[i].1)? {
+                Some(text) => updates.push((i, text)),
+                None => emptied.push(i),
+            }
+        }
+        if !updates.is_empty() {
+            let mut p = Placeholders::for_conn(conn);
+            let values: Vec<String> = updates.iter().map(|_| p.tuple(keys.len() + 1)).collect();
+            let survey_placeholder = p.take();
+            let on: Vec<String> = keys.iter().map(|k| format!("{name}.{k} = k.{k}")).collect();
+            let sql = format!(
+                "WITH k ({key_list}, sums) AS (VALUES {}) \
+                 UPDATE {name} SET sums = k.sums FROM k \
+                 WHERE {name}.survey_id = {survey_placeholder} AND {}",
+                values.join(", "),
+                on.join(" AND "),
+            );
+            let texts: Vec<KeyValue> = updates
+                .iter()
+                .map(|(_, text)| KeyValue::Text(text.clone()))
+                .collect();
+            let binds = updates
+                .iter()
+                .zip(&texts)
+                .flat_map(|((i, _), text)| chunk[*i].0.iter().chain(std::iter::once(text)))
+                .chain(std::iter::once(&survey));
+            with_binds!(conn, &sql, binds, execute)?;
+        }
+        for i in emptied {
+            let mut p = Placeholders::for_conn(conn);
+            let survey_placeholder = p.take();
+            let conditions: Vec<String> =
+                keys.iter().map(|k| format!("{k} = {}", p.take())).collect();
+            let sql = format!(
+                "DELETE FROM {name} WHERE survey_id = {survey_placeholder} AND {}",
+                conditions.join(" AND ")
+            );
+            let binds = std::iter::once(&survey).chain(chunk[i].0.iter());
+            with_binds!(conn, &sql, binds, execute)?;
+        }
     }
     Ok(())
 }

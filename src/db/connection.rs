@@ -82,11 +82,17 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// timeout comes first: switching to WAL takes a lock, and another process
 /// opening the same file at that moment (a server starting while a command
 /// still holds it) must wait, not fail with "database is locked".
+///
+/// A commit that finds the write-ahead log over `wal_autocheckpoint` pages
+/// copies it into the database first, inside that commit: a server keeps its
+/// log well under the bound with its own checkpoints (`db::checkpoint`) off
+/// the commit path, so the bound (40 MB) only matters if those fall behind.
 fn sqlite_settings() -> String {
     format!(
         "PRAGMA busy_timeout = {};
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
+         PRAGMA wal_autocheckpoint = 10000;
          PRAGMA foreign_keys = ON;",
         SQLITE_BUSY_TIMEOUT.as_millis()
     )

@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 pub mod backup;
+pub mod compaction;
 pub mod connection;
 pub mod events;
 pub mod invitations;
@@ -148,6 +149,28 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
 pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     conn.batch_execute("SELECT 1")
+}
+
+/// How a checkpoint of SQLite's write-ahead log may proceed.
+#[derive(Debug, Clone, Copy)]
+pub enum Checkpoint {
+    /// Copies what it can without waiting for anyone (while serving).
+    Passive,
+    /// Waits for readers and writers, copies everything and empties the log
+    /// file (at shutdown, and when a day's rows were compacted).
+    Truncate,
+}
+
+/// Copies SQLite's write-ahead log into the database (nothing on PostgreSQL).
+pub fn checkpoint(conn: &mut DbConnection, mode: Checkpoint) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute(match mode {
+            Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+            Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+        })?;
+    }
+    Ok(())
 }
 
 /// Runs `work` in a write transaction: on SQLite `BEGIN IMMEDIATE`, which

@@ -224,6 +224,16 @@ pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<S
     row.map(|row| assemble(conn, row)).transpose()
 }
 
+/// The survey with this id, as `find_by_slug`.
+pub fn find_by_id(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Option<Survey>> {
+    let row = surveys::table
+        .find(survey_id)
+        .select(SurveyRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|row| assemble(conn, row)).transpose()
+}
+
 /// Every survey, by slug.
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Survey>> {
     let rows = surveys::table
@@ -349,19 +359,6 @@ pub fn set_access(conn: &mut DbConnection, survey_id: i32, access: Access) -> Qu
         .set(surveys::access.eq(access))
         .execute(conn)
         .map(|_| ())
-}
-
-/// The survey's status as stored now.
-pub fn status(conn: &mut DbConnection, survey_id: i32) -> QueryResult<Status> {
-    let status: String = surveys::table
-        .find(survey_id)
-        .select(surveys::status)
-        .first(conn)?;
-    Ok(if status == "closed" {
-        Status::Closed
-    } else {
-        Status::Open
-    })
 }
 
 pub fn set_status(conn: &mut DbConnection, survey_id: i32, status: Status) -> QueryResult<()> {

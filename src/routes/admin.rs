@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::config::Settings;
 use crate::db::{Store, events, invitations, responses, surveys, targets};
 use crate::error::{AppError, AppResult, Detail};
+use crate::routes::SurveyCache;
 use crate::routes::read::SurveyView;
 use crate::routes::{Admin, AdminSurvey, media_type, read_body, with_conn};
 use crate::survey::targets::Targets;
@@ -126,6 +127,7 @@ pub async fn create_survey(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
+    survey_cache: web::Data<SurveyCache>,
     settings: web::Data<Settings>,
 ) -> AppResult<HttpResponse> {
     let body = survey_body(&req, payload, &settings).await?;
@@ -147,6 +149,8 @@ pub async fn create_survey(
         })
     })
     .await?;
+    // Respondents' pages see the change at once in this instance.
+    survey_cache.forget(&survey.definition.slug);
     Ok(HttpResponse::Created().json(SurveyView::from(survey)))
 }
 
@@ -157,6 +161,7 @@ pub async fn replace_survey(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
+    survey_cache: web::Data<SurveyCache>,
     settings: web::Data<Settings>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -198,6 +203,8 @@ pub async fn replace_survey(
         surveys::find_by_slug(conn, &slug)?.ok_or_else(|| AppError::NotFound("vanished".into()))
     })
     .await?;
+    // Respondents' pages see the change at once in this instance.
+    survey_cache.forget(&survey.definition.slug);
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
 }
 
@@ -214,6 +221,7 @@ pub async fn patch_survey(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
+    survey_cache: web::Data<SurveyCache>,
     settings: web::Data<Settings>,
 ) -> AppResult<HttpResponse> {
     let patch: SurveyPatch = json_body(&req, payload, &settings).await?;
@@ -230,6 +238,8 @@ pub async fn patch_survey(
         })
     })
     .await?;
+    // Respondents' pages see the change at once in this instance.
+    survey_cache.forget(&survey.definition.slug);
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
 }
 

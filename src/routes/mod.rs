@@ -20,7 +20,8 @@ use crate::error::{AppError, AppResult};
 use crate::limits::{self, RateLimiter};
 
 pub use dashboard::Catalogue;
-pub use ops::get_metrics;
+pub use ops::{HealthProbe, get_metrics};
+pub use respond::SurveyCache;
 
 /// The key behind form tokens, read from the store at start (shared by instances).
 pub struct FormKey(pub Vec<u8>);

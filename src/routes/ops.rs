@@ -1,5 +1,7 @@
 //! Health, metrics and static assets.
 
+use std::time::{Duration, Instant};
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
@@ -8,14 +10,41 @@ use crate::error::AppResult;
 use crate::routes::with_conn;
 use crate::telemetry::Metrics;
 
-pub async fn get_health(store: web::Data<Store>) -> HttpResponse {
-    match with_conn(&store, |conn| Ok(db::ping(conn)?)).await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({"status": "unavailable", "error": "store_unreachable"}))
+/// The last store check: `/healthz` under load checks the store at most
+/// once per `HEALTH_FRESH`, and callers meanwhile share the answer.
+#[derive(Default)]
+pub struct HealthProbe {
+    last: tokio::sync::Mutex<Option<(Instant, bool)>>,
+}
+
+const HEALTH_FRESH: Duration = Duration::from_millis(250);
+
+pub async fn get_health(store: web::Data<Store>, probe: web::Data<HealthProbe>) -> HttpResponse {
+    let healthy = {
+        let mut last = probe.last.lock().await;
+        match *last {
+            Some((at, healthy)) if at.elapsed() < HEALTH_FRESH => healthy,
+            _ => {
+                let healthy = match with_conn(&store, |conn| Ok(db::ping(conn)?)).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "health check failed");
+                        false
+                    }
+                };
+                *last = Some((Instant::now(), healthy));
+                healthy
+            }
         }
+    };
+    if healthy {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(r#"{"status":"ok"}"#)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .content_type("application/json")
+            .body(r#"{"status":"unavailable","error":"store_unreachable"}"#)
     }
 }
 

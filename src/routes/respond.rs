@@ -5,6 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::auth;
@@ -28,8 +31,62 @@ pub struct FormQuery {
     i: Option<String>,
 }
 
-async fn find_survey(store: &Store, slug: String) -> AppResult<Option<Survey>> {
-    with_conn(store, move |conn| Ok(surveys::find_by_slug(conn, &slug)?)).await
+/// Surveys as respondents' requests see them, kept for `SURVEY_FRESH`: a
+/// burst of submissions reads each survey once, not once per request. What
+/// is stored never rests on a stale copy: the writer reads the survey again
+/// for every batch (status, access, definition).
+#[derive(Default)]
+pub struct SurveyCache {
+    surveys: std::sync::Mutex<HashMap<String, (Instant, Arc<Survey>)>>,
+}
+
+const SURVEY_FRESH: Duration = Duration::from_secs(2);
+/// Unknown slugs are never kept; known ones are few. A bound all the same.
+const SURVEY_CACHE_ENTRIES: usize = 256;
+
+impl SurveyCache {
+    fn get(&self, slug: &str) -> Option<Arc<Survey>> {
+        let surveys = self.surveys.lock().unwrap_or_else(|e| e.into_inner());
+        surveys
+            .get(slug)
+            .filter(|(at, _)| at.elapsed() < SURVEY_FRESH)
+            .map(|(_, survey)| Arc::clone(survey))
+    }
+
+    /// Drops the kept copy (an admin changed the survey).
+    pub fn forget(&self, slug: &str) {
+        let mut surveys = self.surveys.lock().unwrap_or_else(|e| e.into_inner());
+        surveys.remove(slug);
+    }
+
+    fn put(&self, slug: String, survey: Arc<Survey>) {
+        let mut surveys = self.surveys.lock().unwrap_or_else(|e| e.into_inner());
+        if surveys.len() >= SURVEY_CACHE_ENTRIES {
+            surveys.clear();
+        }
+        surveys.insert(slug, (Instant::now(), survey));
+    }
+}
+
+/// The survey, from the cache if one is given (the form itself is always
+/// shown from the store: a survey closed a moment ago says so at once).
+async fn find_survey(
+    store: &Store,
+    cache: Option<&SurveyCache>,
+    slug: String,
+) -> AppResult<Option<Arc<Survey>>> {
+    if let Some(survey) = cache.and_then(|c| c.get(&slug)) {
+        return Ok(Some(survey));
+    }
+    let key = slug.clone();
+    let found = with_conn(store, move |conn| Ok(surveys::find_by_slug(conn, &slug)?)).await?;
+    Ok(found.map(|survey| {
+        let survey = Arc::new(survey);
+        if let Some(cache) = cache {
+            cache.put(key, Arc::clone(&survey));
+        }
+        survey
+    }))
 }
 
 fn negotiate(req: &HttpRequest, query: Option<&str>, survey: Option<&Survey>) -> Lang {
@@ -112,8 +169,8 @@ pub async fn get_form(
     slug: web::Path<String>,
     query: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {
-    let survey = find_survey(&store, slug.into_inner()).await?;
-    let lang = negotiate(&req, query.lang.as_deref(), survey.as_ref());
+    let survey = find_survey(&store, None, slug.into_inner()).await?;
+    let lang = negotiate(&req, query.lang.as_deref(), survey.as_deref());
     let Some(survey) = survey else {
         return unknown_survey_page(lang);
     };
@@ -178,6 +235,7 @@ pub async fn post_form(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
+    survey_cache: web::Data<SurveyCache>,
     settings: web::Data<Settings>,
     metrics: web::Data<Metrics>,
     limiter: web::Data<RateLimiter>,
@@ -209,7 +267,7 @@ pub async fn post_form(
             "The form data could not be read.",
         );
     };
-    let Some(survey) = find_survey(&store, slug.clone()).await? else {
+    let Some(survey) = find_survey(&store, Some(&survey_cache), slug.clone()).await? else {
         return unknown_survey_page(header_lang);
     };
     let (values, hidden) = answers::from_form(&survey.definition, &fields);
@@ -222,7 +280,7 @@ pub async fn post_form(
     let lang = hidden_field("lang")
         .as_deref()
         .and_then(Lang::parse)
-        .unwrap_or_else(|| negotiate(&req, None, Some(&survey)));
+        .unwrap_or_else(|| negotiate(&req, None, Some(&*survey)));
     let invitation = hidden_field("invitation").filter(|c| !c.trim().is_empty());
     let submission_id = hidden_field("submission_id").and_then(|v| Uuid::parse_str(&v).ok());
     let token_ok = match (&submission_id, hidden_field("form_token")) {
@@ -327,11 +385,12 @@ pub async fn post_form(
 pub async fn get_thanks(
     req: HttpRequest,
     store: web::Data<Store>,
+    survey_cache: web::Data<SurveyCache>,
     slug: web::Path<String>,
     query: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {
-    let survey = find_survey(&store, slug.into_inner()).await?;
-    let lang = negotiate(&req, query.lang.as_deref(), survey.as_ref());
+    let survey = find_survey(&store, Some(&survey_cache), slug.into_inner()).await?;
+    let lang = negotiate(&req, query.lang.as_deref(), survey.as_deref());
     match survey {
         Some(survey) => html(StatusCode::OK, &MessagePage::thanks(&survey, lang)),
         None => unknown_survey_page(lang),
@@ -484,7 +543,7 @@ fn refusal_to_error(survey: &Survey, refusal: Refusal) -> AppError {
 async fn store_submission(
     store: &Store,
     ingest: &Ingest,
-    survey: &Survey,
+    survey: &Arc<Survey>,
     submission: Submission,
 ) -> AppResult<Result<Stored, Refusal>> {
     let submission_id = submission.submission_id;
@@ -514,6 +573,7 @@ pub async fn create_response(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
+    survey_cache: web::Data<SurveyCache>,
     settings: web::Data<Settings>,
     metrics: web::Data<Metrics>,
     limiter: web::Data<RateLimiter>,
@@ -528,7 +588,7 @@ pub async fn create_response(
         ));
     }
     let submission = parse_submission(&body)?;
-    let survey = find_survey(&store, slug.clone())
+    let survey = find_survey(&store, Some(&survey_cache), slug.clone())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no survey {slug:?}")))?;
     check_rate(&req, &settings, &limiter)?;

@@ -29,7 +29,7 @@ on_both_stores! {
         let mut conn = app.store.get().unwrap();
         trustpulse::db::surveys::set_access(&mut conn, survey_id, Access::Invitation).unwrap();
         let codes = trustpulse::db::invitations::create(&mut conn, survey_id, None, 2).unwrap();
-        let survey = trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap();
+        let survey = std::sync::Arc::new(trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap());
         let (a, b, c) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
         let checked: Vec<_> = [
             submission(Some(a), Some(&codes[0]), 5),
@@ -72,7 +72,7 @@ on_both_stores! {
     async fn a_closed_survey_refuses_a_whole_batch_and_stores_nothing(app) {
         let survey_id = app.with_demo_survey();
         let mut conn = app.store.get().unwrap();
-        let survey = trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap();
+        let survey = std::sync::Arc::new(trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust").unwrap().unwrap());
         // Checked while open, closed before the writer stores them.
         let checked: Vec<_> = (1..=3).map(|t| submission::check(&survey, submission(None, None, t)).unwrap()).collect();
         trustpulse::db::surveys::set_status(&mut conn, survey_id, trustpulse::survey::Status::Closed).unwrap();
@@ -112,4 +112,148 @@ on_both_stores! {
         let steps = aggregates::versions(&mut conn, survey_id).unwrap().0 - version_before;
         assert!((1..200).contains(&steps), "{steps} batches for 200 submissions");
     }
+}
+
+/// Sets the demo survey to invitations only, makes `n` codes and answers
+/// each through the API, one at a time; returns the response ids in order.
+async fn answer_by_invitation(app: &TestApp, n: usize) -> Vec<String> {
+    let survey_id = app.with_demo_survey();
+    let mut conn = app.store.get().unwrap();
+    trustpulse::db::surveys::set_access(&mut conn, survey_id, Access::Invitation).unwrap();
+    let codes = trustpulse::db::invitations::create(&mut conn, survey_id, None, n).unwrap();
+    let mut ids = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        let body = json!({"invitation": code, "answers": {"portal_account": "active", "portal_trust": 1 + i % 5}});
+        let res = app.post_json(SUBMIT, &body).await;
+        assert_eq!(res.status(), 201);
+        ids.push(
+            res.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    ids
+}
+
+#[derive(diesel::QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+fn texts(conn: &mut trustpulse::db::DbConnection, sql: &str) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    let trustpulse::db::DbConnection::Pg(c) = conn else {
+        panic!("PostgreSQL only")
+    };
+    diesel::sql_query(sql)
+        .load::<Text>(c)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.value)
+        .collect()
+}
+
+#[tokio::test]
+async fn on_postgres_no_transaction_id_links_a_code_to_its_response_and_compaction_erases_arrival_order()
+ {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let ids = answer_by_invitation(&app, 12).await;
+    let mut conn = app.store.get().unwrap();
+    // The attack as found: join spent codes to responses on the writing transaction.
+    let join = "SELECT r.id AS value FROM invitations i JOIN responses r ON r.xmin = i.xmin";
+    assert_eq!(
+        texts(&mut conn, join),
+        Vec::<String>::new(),
+        "a code shares a transaction id with its response"
+    );
+    // Before compaction the live store still orders responses by arrival
+    // (the README says so); this is what compaction must erase.
+    let by_xmin = texts(
+        &mut conn,
+        "SELECT id AS value FROM responses ORDER BY xmin::text::bigint, ctid",
+    );
+    assert_eq!(by_xmin, ids, "before compaction xmin follows arrival");
+
+    let today = trustpulse::submission::local_today(
+        &trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust")
+            .unwrap()
+            .unwrap(),
+    );
+    let survey_id = trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust")
+        .unwrap()
+        .unwrap()
+        .id;
+    trustpulse::db::compaction::compact_through(&mut conn, survey_id, today).unwrap();
+
+    assert_eq!(texts(&mut conn, join), Vec::<String>::new());
+    assert_eq!(
+        texts(
+            &mut conn,
+            "SELECT count(DISTINCT xmin::text)::text AS value FROM responses"
+        ),
+        ["1"]
+    );
+    assert_eq!(
+        texts(
+            &mut conn,
+            "SELECT count(DISTINCT xmin::text)::text AS value FROM invitations WHERE spent"
+        ),
+        ["1"]
+    );
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(
+        texts(&mut conn, "SELECT id AS value FROM responses ORDER BY ctid"),
+        sorted,
+        "rows sit in id order"
+    );
+    assert_ne!(
+        texts(&mut conn, "SELECT id AS value FROM responses ORDER BY ctid"),
+        ids
+    );
+    // Figures are unchanged by the rewrite.
+    let survey = trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust")
+        .unwrap()
+        .unwrap();
+    assert_same(
+        &aggregates::stored(&mut conn, survey.id).unwrap(),
+        &aggregates::scan(&mut conn, survey.id, &survey.definition).unwrap(),
+    );
+    assert_eq!(app.response_count(survey.id), 12);
+}
+
+#[tokio::test]
+async fn on_sqlite_the_write_ahead_log_keeps_no_response_after_compaction() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let ids = answer_by_invitation(&app, 12).await;
+    let trustpulse::db::DatabaseUrl::Sqlite(path) = &app.test_store.url else {
+        unreachable!()
+    };
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    let found = || {
+        let bytes = std::fs::read(&wal).unwrap_or_default();
+        ids.iter()
+            .filter(|id| bytes.windows(id.len()).any(|w| w == id.as_bytes()))
+            .count()
+    };
+    // The scan works: the log holds the new responses until compaction.
+    assert!(found() > 0, "the log held no response before compaction");
+    let mut conn = app.store.get().unwrap();
+    let survey = trustpulse::db::surveys::find_by_slug(&mut conn, "digital-trust")
+        .unwrap()
+        .unwrap();
+    let today = trustpulse::submission::local_today(&survey);
+    assert!(trustpulse::db::compaction::compact_through(&mut conn, survey.id, today).unwrap() >= 1);
+    assert_eq!(found(), 0, "responses left in {}", wal.display());
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    assert_eq!(app.response_count(survey.id), 12);
+    // Compacted days are not done again.
+    assert_eq!(
+        trustpulse::db::compaction::compact_through(&mut conn, survey.id, today).unwrap(),
+        0
+    );
 }
