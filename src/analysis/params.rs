@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 
 use crate::error::Detail;
 use crate::survey::{QuestionDef, QuestionKind, Role, SurveyDefinition};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Metric {
     Mean,
     Top2,
@@ -44,7 +46,8 @@ impl Metric {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Interval {
     Day,
     Week,
@@ -97,6 +100,38 @@ impl SeriesSpec {
 pub const SERIES_PARAMS: &[&str] = &[
     "question", "metric", "option", "by", "interval", "from", "to", "weighted", "smooth",
 ];
+
+/// The query of every series-shaped endpoint (series, its CSV, change
+/// points), as the OpenAPI document describes it: `parse` reads these names
+/// (a test keeps the two in step). Never built: the handlers read the raw
+/// pairs so that every problem can be named.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SeriesQuery {
+    /// A question code (not a free-text question).
+    question: String,
+    /// Default `mean` for a scale question; other kinds must name one.
+    metric: Option<Metric>,
+    /// The option code for `metric=share` (send `+` as `%2B`).
+    option: Option<String>,
+    /// A demographic question: one series per substantive option.
+    by: Option<String>,
+    /// Default `month`; `week` is the ISO week from Monday; `day` needs a
+    /// researcher token; `wave` needs a survey with waves.
+    interval: Option<Interval>,
+    /// Inclusive, 1900-01-01 to 2199-12-31; cut to the stored data and
+    /// widened to whole periods.
+    from: Option<NaiveDate>,
+    /// Inclusive, 1900-01-01 to 2199-12-31; public callers see whole
+    /// periods ended by yesterday.
+    to: Option<NaiveDate>,
+    /// Default true when the survey has targets.
+    weighted: Option<bool>,
+    /// Pool each period with the N-1 before it.
+    #[param(minimum = 1, maximum = 52)]
+    smooth: Option<u32>,
+}
 
 /// The longest smoothing window.
 pub const MAX_SMOOTH: usize = 52;
@@ -416,6 +451,18 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn the_documented_query_names_what_parse_reads() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = SeriesQuery::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, SERIES_PARAMS);
+        // `smooth`'s documented bounds are the ones parse holds to.
+        assert_eq!(MAX_SMOOTH, 52);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbConnection;
 use crate::db::schema::events;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = events)]
 pub struct Event {
     pub id: i32,
@@ -18,7 +18,7 @@ pub struct Event {
     pub source_url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Insertable)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Insertable, utoipa::ToSchema)]
 #[diesel(table_name = events)]
 #[diesel(treat_none_as_default_value = false)]
 #[serde(deny_unknown_fields)]

@@ -2,19 +2,46 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::{self, Store};
 use crate::error::AppResult;
 use crate::routes::with_conn;
 use crate::telemetry::Metrics;
 
+/// Whether the store answers.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(pattern = "^(ok|unavailable)$")]
+    status: &'static str,
+    /// `store_unreachable` when the status is `unavailable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Store health",
+    responses(
+        (status = 200, description = "The store answers", body = Health),
+        (status = 503, description = "The store is unavailable", body = Health),
+    )
+)]
 pub async fn get_health(store: web::Data<Store>) -> HttpResponse {
     match with_conn(&store, |conn| Ok(db::ping(conn)?)).await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Ok(()) => HttpResponse::Ok().json(Health {
+            status: "ok",
+            error: None,
+        }),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({"status": "unavailable", "error": "store_unreachable"}))
+            HttpResponse::ServiceUnavailable().json(Health {
+                status: "unavailable",
+                error: Some("store_unreachable"),
+            })
         }
     }
 }
@@ -37,6 +64,21 @@ pub async fn get_stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "operations",
+    summary = "This document",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object))
+)]
 pub async fn get_openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::document())
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        crate::openapi::document()
+            .to_json()
+            .expect("the OpenAPI document serializes")
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.as_str())
 }

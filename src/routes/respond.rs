@@ -340,10 +340,42 @@ pub async fn get_thanks(
     }
 }
 
-#[derive(Serialize)]
-struct ReceiptBody {
+/// What a stored response is known by: its random id and its survey-local date.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Receipt)]
+pub struct ReceiptBody {
+    #[schema(format = Uuid)]
     id: String,
     submitted_date: chrono::NaiveDate,
+}
+
+/// A response as JSON, as the OpenAPI document describes it: what
+/// `parse_submission` reads (it reads by hand, to name every wrong field).
+#[derive(utoipa::ToSchema)]
+#[schema(as = Submission)]
+#[allow(dead_code)]
+pub struct SubmissionBody {
+    /// Makes a retry safe: a repeated id answers 200 with the first receipt.
+    submission_id: Option<Uuid>,
+    lang: Option<Lang>,
+    /// The invitation code of an invitation-only survey.
+    invitation: Option<String>,
+    /// Answers by question code; an unanswered optional question is absent
+    /// (a null answer is taken as absent too).
+    answers: std::collections::BTreeMap<String, AnswerValue>,
+}
+
+/// One answer: `scale` an integer in range or a non-substantive option code
+/// (`"dk"`); `yes_no` true/false; `single_choice` an option code;
+/// `multi_choice` distinct option codes; `text` a string.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AnswerValue {
+    Integer(i64),
+    Code(String),
+    YesNo(bool),
+    Choices(Vec<String>),
 }
 
 /// Reads `{"submission_id"?, "lang"?, "invitation"?, "answers": {…}}`, naming
@@ -480,6 +512,22 @@ fn refusal_to_error(survey: &Survey, refusal: Refusal) -> AppError {
 }
 
 /// `POST /api/v1/surveys/{slug}/responses`
+#[utoipa::path(
+    post,
+    path = "/api/v1/surveys/{slug}/responses",
+    tag = "respondents",
+    summary = "Submit a response",
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = SubmissionBody,
+    responses(
+        (status = 201, description = "Stored", body = ReceiptBody),
+        (status = 200, description = "This submission_id was stored before: its first receipt", body = ReceiptBody),
+        (status = 403, description = "Invitation-only survey: code missing, unknown or for another wave", body = crate::error::ErrorBody),
+        (status = 409, description = "Survey closed, no wave open, or invitation already used", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many submissions from this address", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a submission is taken again"))),
+    )
+)]
 pub async fn create_response(
     req: HttpRequest,
     payload: web::Payload,
