@@ -25,9 +25,12 @@ pub struct Event {
 pub struct NewEvent {
     #[serde(rename = "date")]
     pub event_date: NaiveDate,
+    #[schema(min_length = 1, max_length = 200)]
     pub label_ru: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub label_en: String,
     #[serde(default)]
+    #[schema(pattern = "^https?://")]
     pub source_url: Option<String>,
 }
 

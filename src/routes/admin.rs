@@ -78,6 +78,7 @@ struct SurveyBody {
 #[allow(dead_code)]
 pub struct SurveyInput {
     /// 1-64 lowercase letters, digits and single hyphens.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
     slug: String,
     title: Localized,
     #[serde(default)]
@@ -295,6 +296,7 @@ pub async fn patch_survey(
 #[serde(deny_unknown_fields)]
 pub struct NewWave {
     /// 1-100 characters, unique in the survey.
+    #[schema(min_length = 1, max_length = 100)]
     label: String,
     opens: NaiveDate,
     closes: NaiveDate,

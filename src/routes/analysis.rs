@@ -90,6 +90,7 @@ async fn answer_json<T: Serialize + Send + 'static>(
     responses(
         (status = 200, description = "Metadata and points", body = service::SeriesResponse),
         (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
     )
 )]
 pub async fn get_series(
@@ -124,6 +125,7 @@ pub async fn get_series(
     responses(
         (status = 200, description = "Columns survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted", body = String, content_type = "text/csv"),
         (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
     )
 )]
 pub async fn get_series_csv(
@@ -173,6 +175,7 @@ pub async fn get_series_csv(
     responses(
         (status = 200, description = "Both windows' estimates, the difference with its 95% CI, z and p, per event (and group)", body = service::ShiftsResponse),
         (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
     )
 )]
 pub async fn get_shifts(
@@ -207,6 +210,7 @@ pub async fn get_shifts(
     responses(
         (status = 200, description = "Per group: segments with pooled estimates and intervals, shift sizes, the penalty", body = service::ChangepointsResponse),
         (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
     )
 )]
 pub async fn get_changepoints(

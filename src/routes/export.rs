@@ -8,7 +8,7 @@ use crate::analysis::service::{self, Loaded};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
 use crate::downloads::{self, Download};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::export::{MicrodataOptions, MicrodataQuery, no_parameters};
 use crate::routes::{Researcher, single_values, with_conn};
 use crate::submission::local_today;
@@ -92,7 +92,7 @@ pub fn file_name(loaded: &Loaded, what: &str, extension: &str) -> String {
     summary = "Microdata: one row per response, streamed (researcher or admin)",
     security(("bearerAuth" = []), ("basicAuth" = [])),
     params(("slug" = String, Path, description = "The survey's slug"), MicrodataQuery),
-    responses((status = 200, description = "response_id,submitted_date,wave,lang,base_weight,weight, then each question in survey order (multi-choice as CODE__OPTION 0/1); ordered by date, then id", body = String, content_type = "text/csv"))
+    responses((status = 200, description = "response_id,submitted_date,wave,lang,base_weight,weight, then each question in survey order (multi-choice as CODE__OPTION 0/1); ordered by date, then id", body = String, content_type = "text/csv"), (status = 422, description = "Parameters that do not fit the survey, an unknown or a repeated one", body = ErrorBody))
 )]
 pub async fn get_microdata(
     _researcher: Researcher,
@@ -123,7 +123,7 @@ pub async fn get_microdata(
     summary = "Frictionless Data Package, streamed: datapackage.json, README.md, codebook.csv, series/<question>.csv, responses.csv (researcher or admin)",
     security(("bearerAuth" = []), ("basicAuth" = [])),
     params(("slug" = String, Path, description = "The survey's slug")),
-    responses((status = 200, description = "A zip archive", body = [u8], content_type = "application/zip"))
+    responses((status = 200, description = "A zip archive", body = [u8], content_type = "application/zip"), (status = 422, description = "A parameter: this download takes none", body = ErrorBody))
 )]
 pub async fn get_datapackage(
     _researcher: Researcher,
@@ -178,7 +178,7 @@ async fn download(
     summary = "Codebook: one row per microdata column and value, then the weighting targets (researcher or admin)",
     security(("bearerAuth" = []), ("basicAuth" = [])),
     params(("slug" = String, Path, description = "The survey's slug")),
-    responses((status = 200, description = "column,question,kind,role,text_ru,text_en,cell,code,value,label_ru,label_en,non_substantive", body = String, content_type = "text/csv"))
+    responses((status = 200, description = "column,question,kind,role,text_ru,text_en,cell,code,value,label_ru,label_en,non_substantive", body = String, content_type = "text/csv"), (status = 422, description = "A parameter: this download takes none", body = ErrorBody))
 )]
 pub async fn get_codebook_csv(
     _researcher: Researcher,
@@ -209,7 +209,7 @@ pub async fn get_codebook_csv(
     summary = "Codebook: every microdata column with its codes, labels ru/en, numeric values and flags; waves; weighting targets and their source (researcher or admin)",
     security(("bearerAuth" = []), ("basicAuth" = [])),
     params(("slug" = String, Path, description = "The survey's slug")),
-    responses((status = 200, description = "The codebook", body = crate::export::codebook::Codebook))
+    responses((status = 200, description = "The codebook", body = crate::export::codebook::Codebook), (status = 422, description = "A parameter: this download takes none", body = ErrorBody))
 )]
 pub async fn get_codebook_json(
     _researcher: Researcher,
