@@ -680,3 +680,30 @@ pub async fn delete_response(
     }
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_get_returns_fits_the_documented_survey_body() {
+        let survey = Survey {
+            id: 1,
+            status: Status::Closed,
+            access: Access::Invitation,
+            synthetic: true,
+            definition: crate::survey::demo::definition(),
+        };
+        let shown = serde_json::to_value(SurveyView::from(survey)).unwrap();
+        let input: SurveyInput = serde_json::from_value(shown.clone()).unwrap();
+        assert_eq!(input.slug, "digital-trust");
+        assert_eq!(input.synthetic_responses, Some(true));
+        // And the definition in it is what `survey_body` reads.
+        let mut definition = shown;
+        for state in ["status", "access", "synthetic_responses"] {
+            definition.as_object_mut().unwrap().remove(state);
+        }
+        let read: SurveyDefinition = shaped(definition).unwrap();
+        assert_eq!(read, crate::survey::demo::definition());
+    }
+}
