@@ -154,7 +154,11 @@ impl SharedAnswers {
             // `read_body` and the JSON readers.
             add(op, "400", error("The body is not valid JSON"));
             add(op, "408", error("The body did not arrive in time"));
-            add(op, "413", error("The body is larger than TRUSTPULSE_MAX_BODY"));
+            add(
+                op,
+                "413",
+                error("The body is larger than TRUSTPULSE_MAX_BODY"),
+            );
             add(op, "415", error("The body is not application/json"));
             add(
                 op,
@@ -164,7 +168,11 @@ impl SharedAnswers {
         }
         // Every route but this document reads the store (`with_conn`).
         if path != "/api/openapi.json" {
-            add(op, "503", error("The store is unavailable; try again shortly"));
+            add(
+                op,
+                "503",
+                error("The store is unavailable; try again shortly"),
+            );
         }
     }
 }

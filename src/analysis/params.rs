@@ -552,7 +552,12 @@ mod properties {
 
     /// A query every series endpoint takes for the demo survey.
     fn valid() -> impl Strategy<Value = HashMap<String, String>> {
-        let scale = vec!["portal_trust", "leak_worry", "evote_intent", "evote_count_trust"];
+        let scale = vec![
+            "portal_trust",
+            "leak_worry",
+            "evote_intent",
+            "evote_count_trust",
+        ];
         let days = (last_date() - first_date()).num_days();
         let dates = (0i64..=days, 0i64..4000).prop_map(|(start, span)| {
             let from = first_date() + chrono::Duration::days(start);
@@ -560,30 +565,36 @@ mod properties {
         });
         (
             proptest::sample::select(scale),
-            proptest::option::of(proptest::sample::select(&["mean", "top2", "bottom2", "net"][..])),
-            proptest::option::of(proptest::sample::select(&["age_band", "region", "settlement"][..])),
+            proptest::option::of(proptest::sample::select(
+                &["mean", "top2", "bottom2", "net"][..],
+            )),
+            proptest::option::of(proptest::sample::select(
+                &["age_band", "region", "settlement"][..],
+            )),
             proptest::option::of(proptest::sample::select(&["day", "week", "month"][..])),
             proptest::option::of(dates),
             proptest::option::of(any::<bool>()),
             proptest::option::of(1..=MAX_SMOOTH),
         )
-            .prop_map(|(question, metric, by, interval, range, weighted, smooth)| {
-                let mut q = HashMap::new();
-                q.insert("question".to_string(), question.to_string());
-                let mut put = |k: &str, v: Option<String>| {
-                    if let Some(v) = v {
-                        q.insert(k.to_string(), v);
-                    }
-                };
-                put("metric", metric.map(str::to_string));
-                put("by", by.map(str::to_string));
-                put("interval", interval.map(str::to_string));
-                put("from", range.map(|r| r.0.to_string()));
-                put("to", range.map(|r| r.1.to_string()));
-                put("weighted", weighted.map(|w| w.to_string()));
-                put("smooth", smooth.map(|s| s.to_string()));
-                q
-            })
+            .prop_map(
+                |(question, metric, by, interval, range, weighted, smooth)| {
+                    let mut q = HashMap::new();
+                    q.insert("question".to_string(), question.to_string());
+                    let mut put = |k: &str, v: Option<String>| {
+                        if let Some(v) = v {
+                            q.insert(k.to_string(), v);
+                        }
+                    };
+                    put("metric", metric.map(str::to_string));
+                    put("by", by.map(str::to_string));
+                    put("interval", interval.map(str::to_string));
+                    put("from", range.map(|r| r.0.to_string()));
+                    put("to", range.map(|r| r.1.to_string()));
+                    put("weighted", weighted.map(|w| w.to_string()));
+                    put("smooth", smooth.map(|s| s.to_string()));
+                    q
+                },
+            )
     }
 
     proptest! {

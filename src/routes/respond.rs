@@ -585,7 +585,11 @@ mod properties {
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
-            if floats { float.boxed() } else { any::<i32>().prop_map(Value::from).boxed() },
+            if floats {
+                float.boxed()
+            } else {
+                any::<i32>().prop_map(Value::from).boxed()
+            },
             "\\PC{0,12}".prop_map(Value::from),
             Just(json!("ru")),
             Just(json!(Uuid::nil().to_string())),

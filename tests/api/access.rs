@@ -524,15 +524,36 @@ async fn the_openapi_document_describes_every_api_route_and_the_server_serves_ea
     let send = |method: reqwest::Method, path: &str, body: Value| {
         app.admin(method, path, &admin).json(&body).send()
     };
-    let wave: Value = send(reqwest::Method::POST, "/api/v1/surveys/digital-trust/waves", json!({"label": "w", "opens": "2031-01-01", "closes": "2031-01-31"})).await.unwrap().json().await.unwrap();
-    let event: Value = send(reqwest::Method::POST, "/api/v1/events", json!({"date": "2024-05-01", "label_ru": "x", "label_en": "x"})).await.unwrap().json().await.unwrap();
+    let wave: Value = send(
+        reqwest::Method::POST,
+        "/api/v1/surveys/digital-trust/waves",
+        json!({"label": "w", "opens": "2031-01-01", "closes": "2031-01-31"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let event: Value = send(
+        reqwest::Method::POST,
+        "/api/v1/events",
+        json!({"date": "2024-05-01", "label_ru": "x", "label_en": "x"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
 
     let res = app.get("/api/openapi.json").await;
     assert_eq!(res.status(), 200);
     let doc: Value = res.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for scheme in ["bearerAuth", "basicAuth"] {
-        assert_eq!(doc["components"]["securitySchemes"][scheme]["type"], "http", "{scheme}");
+        assert_eq!(
+            doc["components"]["securitySchemes"][scheme]["type"], "http",
+            "{scheme}"
+        );
     }
     assert!(doc["components"]["schemas"]["Error"]["properties"]["details"].is_object());
     let mut documented = BTreeSet::new();
@@ -561,12 +582,19 @@ async fn the_openapi_document_describes_every_api_route_and_the_server_serves_ea
         } else {
             response_id.clone()
         };
-        let query = if path.ends_with("/series") || path.ends_with("/series.csv") || path.ends_with("/shifts") || path.ends_with("/changepoints") {
+        let query = if path.ends_with("/series")
+            || path.ends_with("/series.csv")
+            || path.ends_with("/shifts")
+            || path.ends_with("/changepoints")
+        {
             "?question=portal_trust"
         } else {
             ""
         };
-        format!("{}{query}", path.replace("{slug}", "digital-trust").replace("{id}", &id))
+        format!(
+            "{}{query}",
+            path.replace("{slug}", "digital-trust").replace("{id}", &id)
+        )
     };
     for (method, path) in &documented {
         let op = &doc["paths"][path][method.to_lowercase()];
@@ -576,13 +604,27 @@ async fn the_openapi_document_describes_every_api_route_and_the_server_serves_ea
         }
         let res = request.send().await.unwrap();
         let status = res.status().as_u16();
-        assert!(status != 404 && status != 405, "{method} {path}: {status} {}", res.text().await.unwrap());
-        assert!(op["responses"].get(status.to_string()).is_some(), "{method} {path} answered {status}, which it does not document");
+        assert!(
+            status != 404 && status != 405,
+            "{method} {path}: {status} {}",
+            res.text().await.unwrap()
+        );
+        assert!(
+            op["responses"].get(status.to_string()).is_some(),
+            "{method} {path} answered {status}, which it does not document"
+        );
     }
     let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
     for path in paths {
-        for method in METHODS.iter().filter(|m| !documented.contains(&(m.to_string(), path.clone()))) {
-            let res = app.admin(method.parse().unwrap(), &concrete(path), &admin).send().await.unwrap();
+        for method in METHODS
+            .iter()
+            .filter(|m| !documented.contains(&(m.to_string(), path.clone())))
+        {
+            let res = app
+                .admin(method.parse().unwrap(), &concrete(path), &admin)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(res.status(), 405, "{method} {path}");
         }
     }
