@@ -5,8 +5,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-/// One problem with one field or answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One problem with one field or answer: `field` names a parameter or body
+/// field, `question` a question code.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Detail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -75,12 +76,19 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: String,
+/// The one error body of every JSON route.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// What went wrong, as a stable snake_case code (`invalid`, `not_found`,
+    /// `unauthorized`, `survey_closed`, …).
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
+    pub error: &'a str,
+    /// For people; for a 5xx a generic text (the cause goes to the log).
+    pub message: String,
+    /// For invalid input (422): each problem, naming its field or question.
     #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a [Detail]>,
+    pub details: Option<&'a [Detail]>,
 }
 
 impl AppError {

@@ -13,7 +13,7 @@ use crate::stats::estimate::{self, Moments};
 
 pub const NOTE: &str = "Exploratory: the breaks are chosen by the data (PELT, squared-error cost, penalty 2·σ²·ln n with σ² the mean squared standard error of the points used). A data-chosen break is not a confirmatory test; use the shifts endpoint around a dated event for that.";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Segment {
     pub start: NaiveDate,
     pub end: NaiveDate,
@@ -26,7 +26,7 @@ pub struct Segment {
     pub ci_high: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// The first period of the new regime.
     pub period_start: NaiveDate,
@@ -34,7 +34,7 @@ pub struct Change {
     pub shift: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupChanges {
     pub group: String,
     pub points_used: usize,

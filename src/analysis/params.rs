@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 
 use crate::error::Detail;
 use crate::survey::{QuestionDef, QuestionKind, Role, SurveyDefinition};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Metric {
     Mean,
     Top2,
@@ -44,7 +46,8 @@ impl Metric {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Interval {
     Day,
     Week,
@@ -97,6 +100,38 @@ impl SeriesSpec {
 pub const SERIES_PARAMS: &[&str] = &[
     "question", "metric", "option", "by", "interval", "from", "to", "weighted", "smooth",
 ];
+
+/// The query of every series-shaped endpoint (series, its CSV, change
+/// points), as the OpenAPI document describes it: `parse` reads these names
+/// (a test keeps the two in step). Never built: the handlers read the raw
+/// pairs so that every problem can be named.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SeriesQuery {
+    /// A question code (not a free-text question).
+    question: String,
+    /// Default `mean` for a scale question; other kinds must name one.
+    metric: Option<Metric>,
+    /// The option code for `metric=share` (send `+` as `%2B`).
+    option: Option<String>,
+    /// A demographic question: one series per substantive option.
+    by: Option<String>,
+    /// Default `month`; `week` is the ISO week from Monday; `day` needs a
+    /// researcher token; `wave` needs a survey with waves.
+    interval: Option<Interval>,
+    /// Inclusive, 1900-01-01 to 2199-12-31; cut to the stored data and
+    /// widened to whole periods.
+    from: Option<NaiveDate>,
+    /// Inclusive, 1900-01-01 to 2199-12-31; public callers see whole
+    /// periods ended by yesterday.
+    to: Option<NaiveDate>,
+    /// Default true when the survey has targets.
+    weighted: Option<bool>,
+    /// Pool each period with the N-1 before it.
+    #[param(minimum = 1, maximum = 52)]
+    smooth: Option<u32>,
+}
 
 /// The longest smoothing window.
 pub const MAX_SMOOTH: usize = 52;
@@ -419,6 +454,18 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_query_names_what_parse_reads() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = SeriesQuery::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, SERIES_PARAMS);
+        // `smooth`'s documented bounds are the ones parse holds to.
+        assert_eq!(MAX_SMOOTH, 52);
+    }
+
+    #[test]
     fn ill_fitting_parameters_are_named() {
         assert_eq!(
             check(&[("question", "concerns"), ("metric", "mean")]).unwrap_err(),
@@ -468,5 +515,157 @@ mod tests {
                 "smooth:out_of_range"
             ]
         );
+    }
+}
+
+/// Properties of the series query parser: any query is answered (never a
+/// panic), every problem is named at a parameter, and a well-formed query
+/// means what it says.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::survey::demo;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => proptest::sample::select(SERIES_PARAMS).prop_map(str::to_string),
+            1 => "\\PC{0,10}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("portal_trust".to_string()),
+            Just("concerns".to_string()),
+            Just("age_band".to_string()),
+            Just("share".to_string()),
+            Just("2024-02-29".to_string()),
+            Just("0000-01-01".to_string()),
+            Just("+262143-01-01".to_string()),
+            Just("52".to_string()),
+            Just("18446744073709551616".to_string()),
+            "\\PC{0,12}",
+            "[0-9-]{0,12}",
+        ]
+    }
+
+    /// A query every series endpoint takes for the demo survey.
+    fn valid() -> impl Strategy<Value = HashMap<String, String>> {
+        let scale = vec![
+            "portal_trust",
+            "leak_worry",
+            "evote_intent",
+            "evote_count_trust",
+        ];
+        let days = (last_date() - first_date()).num_days();
+        let dates = (0i64..=days, 0i64..4000).prop_map(|(start, span)| {
+            let from = first_date() + chrono::Duration::days(start);
+            (from, (from + chrono::Duration::days(span)).min(last_date()))
+        });
+        (
+            proptest::sample::select(scale),
+            proptest::option::of(proptest::sample::select(
+                &["mean", "top2", "bottom2", "net"][..],
+            )),
+            proptest::option::of(proptest::sample::select(
+                &["age_band", "region", "settlement"][..],
+            )),
+            proptest::option::of(proptest::sample::select(&["day", "week", "month"][..])),
+            proptest::option::of(dates),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(1..=MAX_SMOOTH),
+        )
+            .prop_map(
+                |(question, metric, by, interval, range, weighted, smooth)| {
+                    let mut q = HashMap::new();
+                    q.insert("question".to_string(), question.to_string());
+                    let mut put = |k: &str, v: Option<String>| {
+                        if let Some(v) = v {
+                            q.insert(k.to_string(), v);
+                        }
+                    };
+                    put("metric", metric.map(str::to_string));
+                    put("by", by.map(str::to_string));
+                    put("interval", interval.map(str::to_string));
+                    put("from", range.map(|r| r.0.to_string()));
+                    put("to", range.map(|r| r.1.to_string()));
+                    put("weighted", weighted.map(|w| w.to_string()));
+                    put("smooth", smooth.map(|s| s.to_string()));
+                    q
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_query_is_parsed_without_panicking_and_each_problem_names_a_parameter(
+            query in prop::collection::hash_map(name(), value(), 0..10),
+            has_targets in any::<bool>(),
+            has_waves in any::<bool>(),
+        ) {
+            match parse(&demo::definition(), has_targets, has_waves, &query, &[]) {
+                Ok(spec) => {
+                    prop_assert!(query.keys().all(|k| SERIES_PARAMS.contains(&k.as_str())));
+                    prop_assert_eq!(Some(&spec.question.code), query.get("question"));
+                }
+                Err(problems) => {
+                    prop_assert!(!problems.is_empty());
+                    for p in problems {
+                        let field = p.field.clone().unwrap_or_default();
+                        // A parameter sent, or one that was needed and missing.
+                        prop_assert!(
+                            query.contains_key(&field) || ["question", "metric", "option"].contains(&field.as_str()),
+                            "{:?} for {:?}", p, query
+                        );
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_well_formed_query_means_what_it_says(query in valid(), has_targets in any::<bool>()) {
+            let spec = parse(&demo::definition(), has_targets, false, &query, &[])
+                .map_err(|p| TestCaseError::fail(format!("{p:?} for {query:?}")))?;
+            let given = |k: &str| query.get(k).map(String::as_str);
+            prop_assert_eq!(spec.question.code.as_str(), given("question").unwrap());
+            prop_assert_eq!(spec.metric.as_str(), given("metric").unwrap_or("mean"));
+            prop_assert_eq!(spec.by.map(|q| q.code), given("by").map(str::to_string));
+            prop_assert_eq!(spec.interval.as_str(), given("interval").unwrap_or("month"));
+            prop_assert_eq!(spec.from.map(|d| d.to_string()), given("from").map(str::to_string));
+            prop_assert_eq!(spec.to.map(|d| d.to_string()), given("to").map(str::to_string));
+            prop_assert_eq!(spec.weighted, given("weighted").map_or(has_targets, |w| w == "true"));
+            prop_assert_eq!(spec.smooth.to_string(), given("smooth").unwrap_or("1"));
+        }
+
+        #[test]
+        fn one_bad_parameter_is_the_one_problem_named(
+            query in valid(),
+            (field, bad) in prop_oneof![
+                Just(("metric", "median")),
+                Just(("interval", "hour")),
+                Just(("interval", "wave")),
+                Just(("from", "2024-02-30")),
+                Just(("to", "1899-12-31")),
+                Just(("weighted", "yes")),
+                Just(("smooth", "0")),
+                Just(("smooth", "53")),
+                Just(("smooth", "-1")),
+                Just(("by", "portal_account")),
+                Just(("option", "5")),
+                Just(("colour", "red")),
+            ],
+        ) {
+            let mut query = query;
+            query.insert(field.to_string(), bad.to_string());
+            if field == "from" || field == "to" {
+                // The other end must not clash with the broken one.
+                query.remove(if field == "from" { "to" } else { "from" });
+            }
+            let problems = parse(&demo::definition(), true, false, &query, &[])
+                .expect_err("a bad parameter is refused");
+            let named: Vec<String> = problems.into_iter().map(|p| p.field.unwrap_or_default()).collect();
+            prop_assert_eq!(named, [field]);
+        }
     }
 }

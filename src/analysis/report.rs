@@ -1,15 +1,18 @@
 //! What a series says about itself (the metadata a reader needs to trust
 //! it) and its CSV form.
 
-use serde_json::{Map, Value, json};
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::analysis::disclosure::{self, Audience};
-use crate::analysis::params::{Metric, SeriesSpec};
+use crate::analysis::params::{Interval, Metric, SeriesSpec};
 use crate::analysis::series::{Point, Series};
 use crate::analysis::shifts::ShiftRequest;
 use crate::analysis::weighting::WeightingReport;
 use crate::db::targets::StoredTargets;
-use crate::survey::{QuestionKind, Survey};
+use crate::survey::targets::Targets;
+use crate::survey::{Localized, QuestionKind, Survey};
 
 /// Said on every output: what the intervals cover and what they do not.
 pub const SAMPLING_NOTE: &str = "Responses come from whoever answers (an opt-in sample): intervals describe sampling variation under the weights, not self-selection. Recent figures can move as late answers arrive and when targets change.";
@@ -73,40 +76,112 @@ pub fn base(spec: &SeriesSpec) -> String {
 
 /// What every output says about the measure: which survey, question, metric
 /// and breakdown, and what the numbers mean.
-fn measure_meta(survey: &Survey, spec: &SeriesSpec) -> Map<String, Value> {
-    let fields = json!({
-        "survey": survey.definition.slug,
-        "question": spec.question.code,
-        "text": spec.question.prompt,
-        "metric": spec.metric.as_str(),
-        "option": spec.option,
-        "by": spec.by.as_ref().map(|q| q.code.clone()),
-        "definition": definition(spec),
-        "base": base(spec),
-    });
-    fields.as_object().cloned().unwrap_or_default()
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureMeta {
+    pub survey: String,
+    pub question: String,
+    /// The question as asked.
+    pub text: Localized,
+    pub metric: Metric,
+    /// The option of `metric=share`.
+    pub option: Option<String>,
+    /// The demographic question of the breakdown.
+    pub by: Option<String>,
+    /// What the value is, in words.
+    pub definition: String,
+    /// Which answers count in the base.
+    pub base: String,
+}
+
+fn measure_meta(survey: &Survey, spec: &SeriesSpec) -> MeasureMeta {
+    MeasureMeta {
+        survey: survey.definition.slug.clone(),
+        question: spec.question.code.clone(),
+        text: spec.question.prompt.clone(),
+        metric: spec.metric,
+        option: spec.option.clone(),
+        by: spec.by.as_ref().map(|q| q.code.clone()),
+        definition: definition(spec),
+        base: base(spec),
+    }
 }
 
 /// What every output says about its data: suppression, visibility, version.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Provenance {
+    /// Cells with fewer (effective) respondents are suppressed.
+    pub min_cell: u32,
+    /// Public figures cover completed days only (up to yesterday).
+    pub completed_days_only: bool,
+    /// Public figures are perturbed (cell-key method).
+    pub perturbed: bool,
+    pub disclosure: &'static str,
+    /// When this answer was computed (UTC, seconds).
+    #[schema(format = DateTime)]
+    pub generated_at: String,
+    /// Changes whenever any figure this caller may see could change.
+    pub data_version: i64,
+    /// The store holds generated (synthetic) demo responses for this survey.
+    pub synthetic_data: bool,
+    pub note: &'static str,
+}
+
 fn provenance(
-    meta: &mut Map<String, Value>,
     survey: &Survey,
     min_cell: u32,
     audience: &Audience,
     data_version: i64,
-) {
+) -> Provenance {
     let public = audience.is_public();
-    let fields = json!({
-        "min_cell": min_cell,
-        "completed_days_only": public,
-        "perturbed": public,
-        "disclosure": if public { disclosure::PERTURBATION_NOTE } else { "Exact figures (researcher access), today included." },
-        "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data_version": data_version,
-        "synthetic_data": survey.synthetic,
-        "note": SAMPLING_NOTE,
-    });
-    meta.extend(fields.as_object().cloned().unwrap_or_default());
+    Provenance {
+        min_cell,
+        completed_days_only: public,
+        perturbed: public,
+        disclosure: if public {
+            disclosure::PERTURBATION_NOTE
+        } else {
+            "Exact figures (researcher access), today included."
+        },
+        generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        data_version,
+        synthetic_data: survey.synthetic,
+        note: SAMPLING_NOTE,
+    }
+}
+
+/// The weights a series uses and how its raking went, per raking period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SeriesWeighting {
+    /// Weights in use (raked with targets, else the base weights).
+    pub weighted: bool,
+    /// Whether there were targets to rake to.
+    pub raked_to_targets: bool,
+    pub method: &'static str,
+    /// The targets raked to (null when not raked).
+    #[schema(value_type = Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>>)]
+    pub targets: Option<Targets>,
+    /// Where the targets come from (null when not raked, or not said).
+    pub source: Option<String>,
+    pub periods: Vec<WeightingReport>,
+}
+
+/// What a series says about itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SeriesMeta {
+    #[serde(flatten)]
+    pub measure: MeasureMeta,
+    /// The groups of the breakdown (`[""]` without `by`).
+    pub groups: Vec<String>,
+    pub interval: Interval,
+    /// Each period pooled with the `smooth - 1` before it.
+    pub smooth: usize,
+    pub units: &'static str,
+    pub weighting: SeriesWeighting,
+    /// The effective range: cut to the data, widened to whole periods.
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
 }
 
 pub fn meta(
@@ -116,32 +191,55 @@ pub fn meta(
     targets: &StoredTargets,
     min_cell: u32,
     audience: &Audience,
-) -> Value {
-    let mut meta = measure_meta(survey, spec);
-    let series_fields = json!({
-        "groups": series.groups,
-        "interval": spec.interval.as_str(),
-        "smooth": spec.smooth,
-        "units": match spec.metric { Metric::Mean => "scale units", Metric::Net => "percentage points", _ => "percent" },
-        "weighting": {
-            // Weights in use (raked with targets, else the base weights), and
-            // whether there are targets to rake to.
-            "weighted": spec.weighted,
-            "raked_to_targets": series.weighted,
-            "method": "raking to the targets per wave, else per calendar month; factors capped to [0.2, 5] x their mean",
-            "targets": if series.weighted { json!(targets.shares) } else { Value::Null },
-            "source": if series.weighted { json!(targets.source) } else { Value::Null },
-            "periods": series.weighting,
+) -> SeriesMeta {
+    SeriesMeta {
+        measure: measure_meta(survey, spec),
+        groups: series.groups.clone(),
+        interval: spec.interval,
+        smooth: spec.smooth,
+        units: match spec.metric {
+            Metric::Mean => "scale units",
+            Metric::Net => "percentage points",
+            _ => "percent",
         },
-        "from": series.from,
-        "to": series.to,
-    });
-    meta.extend(series_fields.as_object().cloned().unwrap_or_default());
-    provenance(&mut meta, survey, min_cell, audience, series.data_version);
-    Value::Object(meta)
+        weighting: SeriesWeighting {
+            weighted: spec.weighted,
+            raked_to_targets: series.weighted,
+            method: "raking to the targets per wave, else per calendar month; factors capped to [0.2, 5] x their mean",
+            targets: series.weighted.then(|| targets.shares.clone()),
+            source: targets.source.clone().filter(|_| series.weighted),
+            periods: series.weighting.clone(),
+        },
+        from: series.from,
+        to: series.to,
+        provenance: provenance(survey, min_cell, audience, series.data_version),
+    }
+}
+
+/// The weights of a list of shifts, per raking period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShiftsWeighting {
+    pub weighted: bool,
+    pub raked_to_targets: bool,
+    pub periods: Vec<WeightingReport>,
 }
 
 /// What a list of shifts says about itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShiftsMeta {
+    #[serde(flatten)]
+    pub measure: MeasureMeta,
+    /// Days on each side of the date.
+    pub window_days: i64,
+    pub windows: &'static str,
+    pub method: &'static str,
+    /// Said when every event was tested at once (null otherwise).
+    pub multiple_comparisons: Option<&'static str>,
+    pub weighting: ShiftsWeighting,
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
 pub fn shifts_meta(
     survey: &Survey,
     spec: &SeriesSpec,
@@ -150,18 +248,22 @@ pub fn shifts_meta(
     min_cell: u32,
     audience: &Audience,
     data_version: i64,
-) -> Value {
-    let mut meta = measure_meta(survey, spec);
-    let shift_fields = json!({
-        "window_days": request.window_days,
-        "windows": "before = [date - window_days, date), after = [date, date + window_days), each its own sample; the public sees a shift once its after window has ended (until then it is pending)",
-        "method": "difference = after - before; SE = sqrt(SE_after^2 + SE_before^2); z = difference/SE; p = 2(1 - Phi(|z|)); 95% CI = difference +/- 1.96 SE",
-        "multiple_comparisons": request.every_event.then_some("p-values are per event and not adjusted for multiple comparisons"),
-        "weighting": { "weighted": spec.weighted, "raked_to_targets": spec.weighted && !weighting.is_empty(), "periods": weighting },
-    });
-    meta.extend(shift_fields.as_object().cloned().unwrap_or_default());
-    provenance(&mut meta, survey, min_cell, audience, data_version);
-    Value::Object(meta)
+) -> ShiftsMeta {
+    ShiftsMeta {
+        measure: measure_meta(survey, spec),
+        window_days: request.window_days,
+        windows: "before = [date - window_days, date), after = [date, date + window_days), each its own sample; the public sees a shift once its after window has ended (until then it is pending)",
+        method: "difference = after - before; SE = sqrt(SE_after^2 + SE_before^2); z = difference/SE; p = 2(1 - Phi(|z|)); 95% CI = difference +/- 1.96 SE",
+        multiple_comparisons: request
+            .every_event
+            .then_some("p-values are per event and not adjusted for multiple comparisons"),
+        weighting: ShiftsWeighting {
+            weighted: spec.weighted,
+            raked_to_targets: spec.weighted && !weighting.is_empty(),
+            periods: weighting,
+        },
+        provenance: provenance(survey, min_cell, audience, data_version),
+    }
 }
 
 pub const CSV_HEADER: [&str; 15] = [

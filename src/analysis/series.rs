@@ -67,7 +67,7 @@ impl Context<'_> {
 }
 
 /// One point of a series.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Point {
     pub period_start: NaiveDate,
     pub group: String,

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::analysis::disclosure::Audience;
 use crate::analysis::memo::Memo;
 use crate::analysis::params::{self, SeriesSpec};
+use crate::analysis::report::{SeriesMeta, ShiftsMeta};
 use crate::analysis::series::{self, Context, Point, Series};
 use crate::analysis::{changepoints, report, shifts};
 use crate::db::surveys::Wave;
@@ -44,6 +45,35 @@ pub struct SeriesCsv {
     pub file: String,
     pub body: Vec<u8>,
     pub data_version: i64,
+}
+
+/// A series as JSON: what it is, and its points.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SeriesResponse {
+    pub meta: SeriesMeta,
+    pub points: Vec<Point>,
+}
+
+/// Before/after estimates, one entry per event (and group with `by`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShiftsResponse {
+    pub meta: ShiftsMeta,
+    pub shifts: Vec<shifts::Shift>,
+}
+
+/// A series' metadata, and why its breaks are exploratory.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangepointsMeta {
+    #[serde(flatten)]
+    pub series: SeriesMeta,
+    pub exploratory: &'static str,
+}
+
+/// Exploratory change points of a series, per group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangepointsResponse {
+    pub meta: ChangepointsMeta,
+    pub groups: Vec<changepoints::GroupChanges>,
 }
 
 /// Shifts with what they were computed from.
@@ -127,7 +157,7 @@ impl<'a> Reader<'a> {
         Ok((spec, series))
     }
 
-    pub fn meta(&self, spec: &SeriesSpec, series: &Series) -> Value {
+    pub fn meta(&self, spec: &SeriesSpec, series: &Series) -> SeriesMeta {
         report::meta(
             &self.loaded.survey,
             spec,
@@ -143,18 +173,12 @@ impl<'a> Reader<'a> {
         &self,
         conn: &mut DbConnection,
         query: &HashMap<String, String>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<SeriesResponse> {
         let (spec, series) = self.series(conn, query)?;
-        #[derive(Serialize)]
-        struct Body<'p> {
-            meta: Value,
-            points: &'p [Point],
-        }
-        let body = Body {
+        Ok(SeriesResponse {
             meta: self.meta(&spec, &series),
-            points: &series.points,
-        };
-        serde_json::to_value(body).map_err(|e| AppError::Internal(e.into()))
+            points: series.points,
+        })
     }
 
     /// The CSV bytes, a file name for them and the data version they used.
@@ -184,7 +208,7 @@ impl<'a> Reader<'a> {
         &self,
         conn: &mut DbConnection,
         query: &HashMap<String, String>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<ShiftsResponse> {
         let figures = self.shift_figures(conn, query, &[])?;
         let meta = report::shifts_meta(
             &self.loaded.survey,
@@ -195,7 +219,10 @@ impl<'a> Reader<'a> {
             &self.audience,
             figures.data_version,
         );
-        Ok(serde_json::json!({ "meta": meta, "shifts": figures.shifts }))
+        Ok(ShiftsResponse {
+            meta,
+            shifts: figures.shifts,
+        })
     }
 
     /// The shifts a query asks for (parameters of its own in `extra`).
@@ -250,12 +277,16 @@ impl<'a> Reader<'a> {
         &self,
         conn: &mut DbConnection,
         query: &HashMap<String, String>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<ChangepointsResponse> {
         let (spec, series) = self.series(conn, query)?;
         let groups = changepoints::compute(&series, &spec, self.min_cell, &self.audience);
-        let mut meta = self.meta(&spec, &series);
-        meta["exploratory"] = serde_json::json!(changepoints::NOTE);
-        Ok(serde_json::json!({ "meta": meta, "groups": groups }))
+        Ok(ChangepointsResponse {
+            meta: ChangepointsMeta {
+                series: self.meta(&spec, &series),
+                exploratory: changepoints::NOTE,
+            },
+            groups,
+        })
     }
 }
 

@@ -26,6 +26,33 @@ pub const MAX_WINDOW_DAYS: i64 = 366;
 /// The parameters a shift takes besides the series' own.
 pub const PARAMS: &[&str] = &["event", "date", "window_days"];
 
+/// The query of the shifts endpoint, as the OpenAPI document describes it:
+/// the series parameters that mean something before/after an event, and
+/// `PARAMS` (a test keeps them in step). Never built.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ShiftsQuery {
+    /// A question code (not a free-text question).
+    question: String,
+    /// Default `mean` for a scale question; other kinds must name one.
+    metric: Option<crate::analysis::params::Metric>,
+    /// The option code for `metric=share` (send `+` as `%2B`).
+    option: Option<String>,
+    /// A demographic question: one shift per substantive option.
+    by: Option<String>,
+    /// Default true when the survey has targets.
+    weighted: Option<bool>,
+    /// An event id. Without `event` or `date`: every event inside the
+    /// survey's date range.
+    event: Option<i32>,
+    /// A date instead of an event (researchers only).
+    date: Option<NaiveDate>,
+    /// Days on each side (researchers only; default 28).
+    #[param(minimum = 1, maximum = 366)]
+    window_days: Option<i64>,
+}
+
 /// Series parameters that mean nothing before/after an event.
 const NOT_FOR_SHIFTS: [&str; 4] = ["interval", "from", "to", "smooth"];
 
@@ -145,7 +172,7 @@ pub fn refusals(audience: &Audience, query: &HashMap<String, String>) -> Vec<Str
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Window {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -158,7 +185,7 @@ pub struct Window {
     pub weighted: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Shift {
     pub event: Option<Event>,
     pub date: NaiveDate,
@@ -360,6 +387,22 @@ pub fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_query_names_what_shifts_read() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = ShiftsQuery::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let read: Vec<&str> = crate::analysis::params::SERIES_PARAMS
+            .iter()
+            .filter(|p| !NOT_FOR_SHIFTS.contains(p))
+            .chain(PARAMS)
+            .copied()
+            .collect();
+        assert_eq!(documented, read);
+    }
 
     #[test]
     fn a_difference_of_two_independent_windows_matches_the_hand_calculation() {

@@ -53,7 +53,7 @@ pub fn period_end(period: RakePeriod, waves: &[Wave]) -> NaiveDate {
 }
 
 /// Weighting of one raking period, as reported in the metadata.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WeightingReport {
     pub period: String,
     /// Respondents in the period (researchers only).

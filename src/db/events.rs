@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbConnection;
 use crate::db::schema::events;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable, utoipa::ToSchema,
+)]
 #[diesel(table_name = events)]
 pub struct Event {
     pub id: i32,
@@ -18,16 +20,19 @@ pub struct Event {
     pub source_url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Insertable)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Insertable, utoipa::ToSchema)]
 #[diesel(table_name = events)]
 #[diesel(treat_none_as_default_value = false)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvent {
     #[serde(rename = "date")]
     pub event_date: NaiveDate,
+    #[schema(min_length = 1, max_length = 200)]
     pub label_ru: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub label_en: String,
     #[serde(default)]
+    #[schema(pattern = "^https?://")]
     pub source_url: Option<String>,
 }
 

@@ -373,7 +373,7 @@ pub fn set_status(conn: &mut DbConnection, survey_id: i32, status: Status) -> Qu
 }
 
 /// A survey's collection window.
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = waves)]
 pub struct Wave {
     pub id: i32,

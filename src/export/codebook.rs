@@ -10,7 +10,7 @@ use crate::export::microdata::MULTI_SEPARATOR;
 use crate::survey::{Localized, QuestionDef, QuestionKind, SurveyDefinition};
 
 /// One value a column can hold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CodeValue {
     /// What the microdata cell holds.
     pub cell: String,
@@ -24,7 +24,7 @@ pub struct CodeValue {
 }
 
 /// One microdata column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CodeColumn {
     pub name: String,
     /// The question's code; empty for the meta columns.
@@ -41,14 +41,16 @@ pub struct CodeColumn {
 }
 
 /// The weighting targets in use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = CodebookWeighting)]
 pub struct Weighting {
+    #[schema(value_type = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>)]
     pub targets: crate::survey::targets::Targets,
     pub source: Option<String>,
     pub method: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Codebook {
     pub survey: String,
     pub title: Localized,
@@ -60,7 +62,7 @@ pub struct Codebook {
     pub weighting: Weighting,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WaveEntry {
     pub label: String,
     pub opens: chrono::NaiveDate,

@@ -26,6 +26,22 @@ pub struct MicrodataOptions {
     pub include_text: bool,
 }
 
+/// The query of the microdata export, as the OpenAPI document describes it
+/// (a test keeps it in step with `MICRODATA_PARAMS`). Never built.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct MicrodataQuery {
+    /// First submitted date, inclusive (1900-01-01 to 2199-12-31).
+    from: Option<NaiveDate>,
+    /// Last submitted date, inclusive (1900-01-01 to 2199-12-31).
+    to: Option<NaiveDate>,
+    /// A wave's label.
+    wave: Option<String>,
+    /// Add the free-text columns (default false).
+    include_text: Option<bool>,
+}
+
 /// The query parameters of the microdata export.
 pub const MICRODATA_PARAMS: [&str; 4] = ["from", "to", "wave", "include_text"];
 
@@ -116,5 +132,20 @@ pub fn no_parameters(query: &HashMap<String, String>) -> AppResult<()> {
             "this download takes no parameters",
             problems,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_query_names_what_the_microdata_export_reads() {
+        use utoipa::IntoParams;
+        let documented: Vec<String> = MicrodataQuery::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, MICRODATA_PARAMS);
     }
 }

@@ -3,18 +3,23 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::config::Settings;
+use crate::db::events::{Event, NewEvent};
+use crate::db::surveys::Wave;
 use crate::db::{Store, events, invitations, responses, surveys, targets};
-use crate::error::{AppError, AppResult, Detail};
+use crate::error::{AppError, AppResult, Detail, ErrorBody};
 use crate::routes::SurveyCache;
-use crate::routes::read::SurveyView;
+use crate::routes::read::{SurveyView, TargetsView};
 use crate::routes::{Admin, AdminSurvey, media_type, read_body, with_conn};
 use crate::survey::targets::Targets;
-use crate::survey::{Access, Status, Survey, SurveyDefinition, definition};
+use crate::survey::{
+    Access, Lang, Localized, QuestionDef, Status, Survey, SurveyDefinition, definition,
+};
 use diesel::Connection;
 
 /// Reads a JSON body into `T`: 415 for another type, 400 for broken JSON,
@@ -63,6 +68,31 @@ struct SurveyBody {
     definition: SurveyDefinition,
     status: Option<Status>,
     access: Option<Access>,
+    synthetic_responses: Option<bool>,
+}
+
+/// A survey body as admins send it (`POST`, `PUT`): a full definition, and
+/// optionally the state `GET` shows, so what `GET` returns can be sent back.
+/// Describes what `survey_body` reads; a test checks a `GET` body fits it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SurveyInput {
+    /// 1-64 lowercase letters, digits and single hyphens.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
+    slug: String,
+    title: Localized,
+    #[serde(default)]
+    description: Localized,
+    default_lang: Lang,
+    /// An IANA time zone name (default UTC).
+    #[serde(default)]
+    timezone: String,
+    /// At least one.
+    questions: Vec<QuestionDef>,
+    status: Option<Status>,
+    access: Option<Access>,
+    /// Read-only: it must match the store.
     synthetic_responses: Option<bool>,
 }
 
@@ -122,6 +152,15 @@ fn apply_state(
 }
 
 /// `POST /api/v1/surveys`
+#[utoipa::path(
+    post,
+    path = "/api/v1/surveys",
+    tag = "admins",
+    summary = "Create a survey from a full definition",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    request_body = SurveyInput,
+    responses((status = 201, description = "Created", body = SurveyView), (status = 409, description = "The slug is taken", body = ErrorBody))
+)]
 pub async fn create_survey(
     _admin: Admin,
     req: HttpRequest,
@@ -156,6 +195,16 @@ pub async fn create_survey(
 
 /// `PUT /api/v1/surveys/{slug}`: labels may always change; a question with
 /// answers keeps its structure (409), so its history means what it meant.
+#[utoipa::path(
+    put,
+    path = "/api/v1/surveys/{slug}",
+    tag = "admins",
+    summary = "Replace a definition (labels always; a question with answers keeps its structure)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = SurveyInput,
+    responses((status = 200, description = "Replaced", body = SurveyView), (status = 409, description = "A question with answers would change beyond its labels", body = ErrorBody))
+)]
 pub async fn replace_survey(
     _admin: Admin,
     req: HttpRequest,
@@ -208,7 +257,7 @@ pub async fn replace_survey(
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyPatch {
     status: Option<Status>,
@@ -216,6 +265,16 @@ pub struct SurveyPatch {
 }
 
 /// `PATCH /api/v1/surveys/{slug}`: open or close; open to all or by invitation.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/surveys/{slug}",
+    tag = "admins",
+    summary = "Open or close; open to all or by invitation",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = SurveyPatch,
+    responses((status = 200, description = "Updated", body = SurveyView))
+)]
 pub async fn patch_survey(
     AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
@@ -243,15 +302,27 @@ pub async fn patch_survey(
     Ok(HttpResponse::Ok().json(SurveyView::from(survey)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWave {
+    /// 1-100 characters, unique in the survey.
+    #[schema(min_length = 1, max_length = 100)]
     label: String,
     opens: NaiveDate,
     closes: NaiveDate,
 }
 
 /// `POST /api/v1/surveys/{slug}/waves`: dates inclusive, never overlapping.
+#[utoipa::path(
+    post,
+    path = "/api/v1/surveys/{slug}/waves",
+    tag = "admins",
+    summary = "Create a wave (inclusive dates, never overlapping)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = NewWave,
+    responses((status = 201, description = "Created", body = Wave))
+)]
 pub async fn create_wave(
     AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
@@ -307,22 +378,45 @@ pub async fn create_wave(
             )]));
         }
         let id = surveys::insert_wave(conn, survey.id, &label, wave.opens, wave.closes)?;
-        Ok(json!({"id": id, "label": label, "opens": wave.opens, "closes": wave.closes}))
+        Ok(Wave {
+            id,
+            label,
+            opens: wave.opens,
+            closes: wave.closes,
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
 /// `GET /api/v1/surveys/{slug}/waves`
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/waves",
+    tag = "admins",
+    summary = "List waves",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses((status = 200, description = "Waves by opening date", body = WaveList))
+)]
 pub async fn list_waves(
     AdminSurvey(survey): AdminSurvey,
     store: web::Data<Store>,
 ) -> AppResult<HttpResponse> {
     let waves = with_conn(&store, move |conn| Ok(surveys::waves(conn, survey.id)?)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "waves": waves })))
+    Ok(HttpResponse::Ok().json(WaveList { waves }))
 }
 
 /// `DELETE /api/v1/surveys/{slug}/waves/{id}`: only while it has no responses.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/surveys/{slug}/waves/{id}",
+    tag = "admins",
+    summary = "Delete a wave without responses",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), ("id" = i32, Path, description = "The wave's id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such survey or wave", body = ErrorBody), (status = 409, description = "The wave has responses", body = ErrorBody))
+)]
 pub async fn delete_wave(
     AdminSurvey(survey): AdminSurvey,
     store: web::Data<Store>,
@@ -352,6 +446,15 @@ pub async fn delete_wave(
 }
 
 /// `POST /api/v1/events`
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "admins",
+    summary = "Add an event",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    request_body = NewEvent,
+    responses((status = 201, description = "Created", body = Event), (status = 409, description = "The same date and English label exist", body = ErrorBody))
+)]
 pub async fn create_event(
     _admin: Admin,
     req: HttpRequest,
@@ -359,7 +462,7 @@ pub async fn create_event(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
 ) -> AppResult<HttpResponse> {
-    let mut event: events::NewEvent = json_body(&req, payload, &settings).await?;
+    let mut event: NewEvent = json_body(&req, payload, &settings).await?;
     event.label_ru = event.label_ru.trim().to_string();
     event.label_en = event.label_en.trim().to_string();
     let mut details = Vec::new();
@@ -394,15 +497,25 @@ pub async fn create_event(
                 message: "an event with this date and English label exists".into(),
             });
         }
-        Ok(events::list(conn)?
+        events::list(conn)?
             .into_iter()
-            .find(|e| e.event_date == event.event_date && e.label_en == event.label_en))
+            .find(|e| e.event_date == event.event_date && e.label_en == event.label_en)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a stored event is not listed")))
     })
     .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
 /// `DELETE /api/v1/events/{id}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/events/{id}",
+    tag = "admins",
+    summary = "Delete an event",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("id" = i32, Path, description = "The event's id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such event", body = ErrorBody))
+)]
 pub async fn delete_event(
     _admin: Admin,
     store: web::Data<Store>,
@@ -417,15 +530,29 @@ pub async fn delete_event(
 }
 
 /// The body GET returns: the shares per dimension and where they come from.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetsBody {
+    /// dimension → option → share: known demographic codes, substantive
+    /// options only, shares > 0 summing to 1 within 1e-6.
+    #[schema(value_type = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>)]
     targets: Targets,
+    /// Where the shares come from (at most 500 characters).
     #[serde(default)]
     source: Option<String>,
 }
 
 /// `PUT /api/v1/surveys/{slug}/targets`: `{"targets": {}}` removes them.
+#[utoipa::path(
+    put,
+    path = "/api/v1/surveys/{slug}/targets",
+    tag = "admins",
+    summary = "Replace the weighting targets (the body GET returns; {\"targets\": {}} removes them)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = TargetsBody,
+    responses((status = 200, description = "Saved", body = TargetsView))
+)]
 pub async fn put_targets(
     AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
@@ -462,20 +589,46 @@ pub async fn put_targets(
         Ok(targets::get(conn, survey.id)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "targets": saved.shares, "source": saved.source })))
+    Ok(HttpResponse::Ok().json(TargetsView::from(saved)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitations {
+    #[schema(minimum = 1, maximum = 10000)]
     count: usize,
+    /// A wave of this survey: the codes answer only while it is open.
     wave: Option<i32>,
+}
+
+/// New invitation codes: shown this once, only their hashes are kept.
+#[derive(Serialize, ToSchema)]
+pub struct InvitationCodes {
+    codes: Vec<String>,
+    wave: Option<i32>,
+}
+
+/// A survey's waves.
+#[derive(Serialize, ToSchema)]
+pub struct WaveList {
+    /// By opening date.
+    waves: Vec<Wave>,
 }
 
 /// The most codes one request makes.
 const MAX_INVITATIONS: usize = 10_000;
 
 /// `POST /api/v1/surveys/{slug}/invitations`: the codes, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/surveys/{slug}/invitations",
+    tag = "admins",
+    summary = "Create single-use invitation codes, returned once",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = NewInvitations,
+    responses((status = 201, description = "The codes", body = InvitationCodes))
+)]
 pub async fn create_invitations(
     AdminSurvey(survey): AdminSurvey,
     req: HttpRequest,
@@ -506,10 +659,22 @@ pub async fn create_invitations(
         Ok(invitations::create(conn, survey.id, body.wave, body.count)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(json!({ "codes": codes, "wave": body.wave })))
+    Ok(HttpResponse::Created().json(InvitationCodes {
+        codes,
+        wave: body.wave,
+    }))
 }
 
 /// `DELETE /api/v1/surveys/{slug}/responses/{id}`: removes a spam or test response.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/surveys/{slug}/responses/{id}",
+    tag = "admins",
+    summary = "Remove a spam or test response",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), ("id" = String, Path, description = "The response's id")),
+    responses((status = 204, description = "Removed"), (status = 404, description = "No such survey or response", body = ErrorBody))
+)]
 pub async fn delete_response(
     AdminSurvey(survey): AdminSurvey,
     store: web::Data<Store>,
@@ -524,4 +689,31 @@ pub async fn delete_response(
         return Err(AppError::NotFound("no such response in this survey".into()));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_get_returns_fits_the_documented_survey_body() {
+        let survey = Survey {
+            id: 1,
+            status: Status::Closed,
+            access: Access::Invitation,
+            synthetic: true,
+            definition: crate::survey::demo::definition(),
+        };
+        let shown = serde_json::to_value(SurveyView::from(survey)).unwrap();
+        let input: SurveyInput = serde_json::from_value(shown.clone()).unwrap();
+        assert_eq!(input.slug, "digital-trust");
+        assert_eq!(input.synthetic_responses, Some(true));
+        // And the definition in it is what `survey_body` reads.
+        let mut definition = shown;
+        for state in ["status", "access", "synthetic_responses"] {
+            definition.as_object_mut().unwrap().remove(state);
+        }
+        let read: SurveyDefinition = shaped(definition).unwrap();
+        assert_eq!(read, crate::survey::demo::definition());
+    }
 }

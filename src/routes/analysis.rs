@@ -6,12 +6,14 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use serde_json::Value;
+use serde::Serialize;
 
+use crate::analysis::params::SeriesQuery;
 use crate::analysis::service::{self, Reader};
+use crate::analysis::shifts::ShiftsQuery;
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
-use crate::error::AppResult;
+use crate::error::{AppResult, ErrorBody};
 use crate::rendering::Caches;
 use crate::routes::{Caller, single_values, with_conn};
 
@@ -50,14 +52,14 @@ fn cached(caller: &Caller, response: &mut actix_web::HttpResponseBuilder) {
 }
 
 /// One JSON answer of the analysis service, cached as the caller allows.
-async fn answer_json(
+async fn answer_json<T: Serialize + Send + 'static>(
     caller: Caller,
     store: &Store,
     settings: &Settings,
     caches: &web::Data<Caches>,
     slug: web::Path<String>,
     query: web::Query<Vec<(String, String)>>,
-    figures: impl FnOnce(&Reader, &mut DbConnection, &HashMap<String, String>) -> AppResult<Value>
+    figures: impl FnOnce(&Reader, &mut DbConnection, &HashMap<String, String>) -> AppResult<T>
     + Send
     + 'static,
 ) -> AppResult<HttpResponse> {
@@ -77,6 +79,20 @@ async fn answer_json(
 }
 
 /// `GET /api/v1/surveys/{slug}/series`
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/series",
+    tag = "reading",
+    summary = "A time series with 95% intervals",
+    description = "Public: perturbed figures (cell-key method) of completed periods; interval=day, shift date/window_days and a demographic question as the measured question need a researcher token (403). With a researcher or admin token: exact figures, today included. An unknown or revoked token is 401.",
+    security((), ("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), SeriesQuery),
+    responses(
+        (status = 200, description = "Metadata and points", body = service::SeriesResponse),
+        (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
+    )
+)]
 pub async fn get_series(
     caller: Caller,
     store: web::Data<Store>,
@@ -98,6 +114,20 @@ pub async fn get_series(
 }
 
 /// `GET /api/v1/surveys/{slug}/series.csv`
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/series.csv",
+    tag = "reading",
+    summary = "The same series as CSV",
+    description = "Public: perturbed figures (cell-key method) of completed periods; interval=day, shift date/window_days and a demographic question as the measured question need a researcher token (403). With a researcher or admin token: exact figures, today included. An unknown or revoked token is 401.",
+    security((), ("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), SeriesQuery),
+    responses(
+        (status = 200, description = "Columns survey,question,metric,option,group_by,group,period_start,interval,n,n_eff,value,ci_low,ci_high,suppressed,weighted", body = String, content_type = "text/csv"),
+        (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
+    )
+)]
 pub async fn get_series_csv(
     caller: Caller,
     store: web::Data<Store>,
@@ -134,6 +164,20 @@ pub async fn get_series_csv(
 }
 
 /// `GET /api/v1/surveys/{slug}/shifts`
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/shifts",
+    tag = "reading",
+    summary = "Before vs after an event (or every event in the survey's range)",
+    description = "Public: perturbed figures (cell-key method) of completed periods; interval=day, shift date/window_days and a demographic question as the measured question need a researcher token (403). With a researcher or admin token: exact figures, today included. An unknown or revoked token is 401.",
+    security((), ("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), ShiftsQuery),
+    responses(
+        (status = 200, description = "Both windows' estimates, the difference with its 95% CI, z and p, per event (and group)", body = service::ShiftsResponse),
+        (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
+    )
+)]
 pub async fn get_shifts(
     caller: Caller,
     store: web::Data<Store>,
@@ -155,6 +199,20 @@ pub async fn get_shifts(
 }
 
 /// `GET /api/v1/surveys/{slug}/changepoints`
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/changepoints",
+    tag = "reading",
+    summary = "Exploratory change points of a series (PELT)",
+    description = "Public: perturbed figures (cell-key method) of completed periods; interval=day, shift date/window_days and a demographic question as the measured question need a researcher token (403). With a researcher or admin token: exact figures, today included. An unknown or revoked token is 401.",
+    security((), ("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), SeriesQuery),
+    responses(
+        (status = 200, description = "Per group: segments with pooled estimates and intervals, shift sizes, the penalty", body = service::ChangepointsResponse),
+        (status = 403, description = "A parameter only researchers may use", body = ErrorBody),
+        (status = 422, description = "Parameters that do not fit the survey, an unknown or repeated parameter, or too many points", body = ErrorBody),
+    )
+)]
 pub async fn get_changepoints(
     caller: Caller,
     store: web::Data<Store>,

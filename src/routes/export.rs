@@ -8,8 +8,8 @@ use crate::analysis::service::{self, Loaded};
 use crate::config::Settings;
 use crate::db::{DbConnection, Store};
 use crate::downloads::{self, Download};
-use crate::error::{AppError, AppResult};
-use crate::export::{MicrodataOptions, no_parameters};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::export::{MicrodataOptions, MicrodataQuery, no_parameters};
 use crate::routes::{Researcher, single_values, with_conn};
 use crate::submission::local_today;
 
@@ -85,6 +85,15 @@ pub fn file_name(loaded: &Loaded, what: &str, extension: &str) -> String {
 }
 
 /// `GET /api/v1/surveys/{slug}/responses.csv` (researcher or admin token)
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/responses.csv",
+    tag = "researchers",
+    summary = "Microdata: one row per response, streamed (researcher or admin)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug"), MicrodataQuery),
+    responses((status = 200, description = "response_id,submitted_date,wave,lang,base_weight,weight, then each question in survey order (multi-choice as CODE__OPTION 0/1); ordered by date, then id", body = String, content_type = "text/csv"), (status = 422, description = "Parameters that do not fit the survey, an unknown or a repeated one", body = ErrorBody))
+)]
 pub async fn get_microdata(
     _researcher: Researcher,
     store: web::Data<Store>,
@@ -107,6 +116,15 @@ pub async fn get_microdata(
 }
 
 /// `GET /api/v1/surveys/{slug}/datapackage.zip` (researcher or admin token)
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/datapackage.zip",
+    tag = "researchers",
+    summary = "Frictionless Data Package, streamed: datapackage.json, README.md, codebook.csv, series/<question>.csv, responses.csv (researcher or admin)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses((status = 200, description = "A zip archive", body = [u8], content_type = "application/zip"), (status = 422, description = "A parameter: this download takes none", body = ErrorBody))
+)]
 pub async fn get_datapackage(
     _researcher: Researcher,
     store: web::Data<Store>,
@@ -153,6 +171,15 @@ async fn download(
 }
 
 /// `GET /api/v1/surveys/{slug}/codebook.csv` (researcher or admin token)
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/codebook.csv",
+    tag = "researchers",
+    summary = "Codebook: one row per microdata column and value, then the weighting targets (researcher or admin)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses((status = 200, description = "column,question,kind,role,text_ru,text_en,cell,code,value,label_ru,label_en,non_substantive", body = String, content_type = "text/csv"), (status = 422, description = "A parameter: this download takes none", body = ErrorBody))
+)]
 pub async fn get_codebook_csv(
     _researcher: Researcher,
     store: web::Data<Store>,
@@ -175,6 +202,15 @@ pub async fn get_codebook_csv(
 }
 
 /// `GET /api/v1/surveys/{slug}/codebook.json` (researcher or admin token)
+#[utoipa::path(
+    get,
+    path = "/api/v1/surveys/{slug}/codebook.json",
+    tag = "researchers",
+    summary = "Codebook: every microdata column with its codes, labels ru/en, numeric values and flags; waves; weighting targets and their source (researcher or admin)",
+    security(("bearerAuth" = []), ("basicAuth" = [])),
+    params(("slug" = String, Path, description = "The survey's slug")),
+    responses((status = 200, description = "The codebook", body = crate::export::codebook::Codebook), (status = 422, description = "A parameter: this download takes none", body = ErrorBody))
+)]
 pub async fn get_codebook_json(
     _researcher: Researcher,
     store: web::Data<Store>,

@@ -1,16 +1,17 @@
 //! Thin handlers by audience: parse → call → respond. The route table is here.
 
-mod admin;
-mod analysis;
+pub(crate) mod admin;
+pub(crate) mod analysis;
 mod charts;
 mod dashboard;
-mod export;
-mod ops;
-mod read;
-mod respond;
+pub(crate) mod export;
+pub(crate) mod ops;
+pub(crate) mod read;
+pub(crate) mod respond;
 
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, Route, web};
 use futures_util::StreamExt;
 
 use crate::auth::{self, Role};
@@ -26,106 +27,174 @@ pub use respond::SurveyCache;
 /// The key behind form tokens, read from the store at start (shared by instances).
 pub struct FormKey(pub Vec<u8>);
 
-/// Every route of the public port. Each path is one resource, so a known path
-/// asked with another method answers 405 (JSON), and an unknown path 404.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
-    cfg.service(resource("/healthz").route(web::get().to(ops::get_health)))
-        .service(resource("/assets/site.css").route(web::get().to(ops::get_stylesheet)))
-        .service(resource("/api/openapi.json").route(web::get().to(ops::get_openapi)))
+/// The route table: every path of the public port and the handler of each
+/// method it takes. Each path is one resource, so a known path asked with
+/// another method answers 405 (JSON), and an unknown path 404.
+fn table() -> Vec<(&'static str, Vec<(Method, Route)>)> {
+    let (get, post, put, patch, delete) = (
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    );
+    vec![
+        ("/healthz", vec![(get.clone(), web::to(ops::get_health))]),
+        (
+            "/assets/site.css",
+            vec![(get.clone(), web::to(ops::get_stylesheet))],
+        ),
+        (
+            "/api/openapi.json",
+            vec![(get.clone(), web::to(ops::get_openapi))],
+        ),
         // respondents
-        .service(
-            resource("/s/{slug}")
-                .route(web::get().to(respond::get_form))
-                .route(web::post().to(respond::post_form)),
-        )
+        (
+            "/s/{slug}",
+            vec![
+                (get.clone(), web::to(respond::get_form)),
+                (post.clone(), web::to(respond::post_form)),
+            ],
+        ),
         // the dashboard and charts
-        .service(resource("/").route(web::get().to(dashboard::get_home)))
-        .service(resource("/d/{slug}").route(web::get().to(dashboard::get_dashboard)))
-        .service(resource("/signin").route(web::get().to(dashboard::get_signin)))
-        .service(resource("/embed/{slug}/{question}").route(web::get().to(dashboard::get_embed)))
-        .service(resource("/charts/{slug}/{file}").route(web::get().to(charts::get_chart)))
-        .service(
-            resource("/charts/{slug}/{question}/{file}")
-                .route(web::get().to(charts::get_shift_chart)),
-        )
-        .service(resource("/s/{slug}/thanks").route(web::get().to(respond::get_thanks)))
-        .service(
-            resource("/api/v1/surveys/{slug}/responses")
-                .route(web::post().to(respond::create_response)),
-        )
+        ("/", vec![(get.clone(), web::to(dashboard::get_home))]),
+        (
+            "/d/{slug}",
+            vec![(get.clone(), web::to(dashboard::get_dashboard))],
+        ),
+        (
+            "/signin",
+            vec![(get.clone(), web::to(dashboard::get_signin))],
+        ),
+        (
+            "/embed/{slug}/{question}",
+            vec![(get.clone(), web::to(dashboard::get_embed))],
+        ),
+        (
+            "/charts/{slug}/{file}",
+            vec![(get.clone(), web::to(charts::get_chart))],
+        ),
+        (
+            "/charts/{slug}/{question}/{file}",
+            vec![(get.clone(), web::to(charts::get_shift_chart))],
+        ),
+        (
+            "/s/{slug}/thanks",
+            vec![(get.clone(), web::to(respond::get_thanks))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/responses",
+            vec![(post.clone(), web::to(respond::create_response))],
+        ),
         // public reading, and the admins' writes to the same resources
-        .service(
-            resource("/api/v1/surveys")
-                .route(web::get().to(read::list_surveys))
-                .route(web::post().to(admin::create_survey)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}")
-                .route(web::get().to(read::get_survey))
-                .route(web::put().to(admin::replace_survey))
-                .route(web::patch().to(admin::patch_survey)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/targets")
-                .route(web::get().to(read::get_targets))
-                .route(web::put().to(admin::put_targets)),
-        )
-        .service(
-            resource("/api/v1/events")
-                .route(web::get().to(read::list_events))
-                .route(web::post().to(admin::create_event)),
-        )
-        .service(resource("/api/v1/events/{id}").route(web::delete().to(admin::delete_event)))
-        .service(
-            resource("/api/v1/surveys/{slug}/series").route(web::get().to(analysis::get_series)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/series.csv")
-                .route(web::get().to(analysis::get_series_csv)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/shifts").route(web::get().to(analysis::get_shifts)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/changepoints")
-                .route(web::get().to(analysis::get_changepoints)),
-        )
+        (
+            "/api/v1/surveys",
+            vec![
+                (get.clone(), web::to(read::list_surveys)),
+                (post.clone(), web::to(admin::create_survey)),
+            ],
+        ),
+        (
+            "/api/v1/surveys/{slug}",
+            vec![
+                (get.clone(), web::to(read::get_survey)),
+                (put.clone(), web::to(admin::replace_survey)),
+                (patch, web::to(admin::patch_survey)),
+            ],
+        ),
+        (
+            "/api/v1/surveys/{slug}/targets",
+            vec![
+                (get.clone(), web::to(read::get_targets)),
+                (put, web::to(admin::put_targets)),
+            ],
+        ),
+        (
+            "/api/v1/events",
+            vec![
+                (get.clone(), web::to(read::list_events)),
+                (post.clone(), web::to(admin::create_event)),
+            ],
+        ),
+        (
+            "/api/v1/events/{id}",
+            vec![(delete.clone(), web::to(admin::delete_event))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/series",
+            vec![(get.clone(), web::to(analysis::get_series))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/series.csv",
+            vec![(get.clone(), web::to(analysis::get_series_csv))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/shifts",
+            vec![(get.clone(), web::to(analysis::get_shifts))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/changepoints",
+            vec![(get.clone(), web::to(analysis::get_changepoints))],
+        ),
         // researchers
-        .service(
-            resource("/api/v1/surveys/{slug}/responses.csv")
-                .route(web::get().to(export::get_microdata)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/codebook.csv")
-                .route(web::get().to(export::get_codebook_csv)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/codebook.json")
-                .route(web::get().to(export::get_codebook_json)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/datapackage.zip")
-                .route(web::get().to(export::get_datapackage)),
-        )
+        (
+            "/api/v1/surveys/{slug}/responses.csv",
+            vec![(get.clone(), web::to(export::get_microdata))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/codebook.csv",
+            vec![(get.clone(), web::to(export::get_codebook_csv))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/codebook.json",
+            vec![(get.clone(), web::to(export::get_codebook_json))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/datapackage.zip",
+            vec![(get.clone(), web::to(export::get_datapackage))],
+        ),
         // admins
-        .service(
-            resource("/api/v1/surveys/{slug}/waves")
-                .route(web::get().to(admin::list_waves))
-                .route(web::post().to(admin::create_wave)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/waves/{id}")
-                .route(web::delete().to(admin::delete_wave)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/invitations")
-                .route(web::post().to(admin::create_invitations)),
-        )
-        .service(
-            resource("/api/v1/surveys/{slug}/responses/{id}")
-                .route(web::delete().to(admin::delete_response)),
-        );
+        (
+            "/api/v1/surveys/{slug}/waves",
+            vec![
+                (get, web::to(admin::list_waves)),
+                (post.clone(), web::to(admin::create_wave)),
+            ],
+        ),
+        (
+            "/api/v1/surveys/{slug}/waves/{id}",
+            vec![(delete.clone(), web::to(admin::delete_wave))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/invitations",
+            vec![(post, web::to(admin::create_invitations))],
+        ),
+        (
+            "/api/v1/surveys/{slug}/responses/{id}",
+            vec![(delete, web::to(admin::delete_response))],
+        ),
+    ]
+}
+
+/// Registers the route table on the public port.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for (path, routes) in table() {
+        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        for (method, route) in routes {
+            resource = resource.route(route.method(method));
+        }
+        cfg.service(resource);
+    }
+}
+
+/// Each path of the route table with the methods it takes: what `configure`
+/// registers, read from the same table (the OpenAPI document is checked
+/// against it).
+pub fn route_table() -> Vec<(&'static str, Vec<Method>)> {
+    table()
+        .into_iter()
+        .map(|(path, routes)| (path, routes.into_iter().map(|(m, _)| m).collect()))
+        .collect()
 }
 
 /// A known path asked with a method it does not take.

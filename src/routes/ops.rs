@@ -4,11 +4,23 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::{self, Store};
 use crate::error::AppResult;
 use crate::routes::with_conn;
 use crate::telemetry::Metrics;
+
+/// Whether the store answers.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(pattern = "^(ok|unavailable)$")]
+    status: &'static str,
+    /// `store_unreachable` when the status is `unavailable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
 
 /// The last store check: `/healthz` under load checks the store at most
 /// once per `HEALTH_FRESH`, and callers meanwhile share the answer.
@@ -19,6 +31,16 @@ pub struct HealthProbe {
 
 const HEALTH_FRESH: Duration = Duration::from_millis(250);
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Store health (checked at most every 250 ms)",
+    responses(
+        (status = 200, description = "The store answers", body = Health),
+        (status = 503, description = "The store is unavailable", body = Health),
+    )
+)]
 pub async fn get_health(store: web::Data<Store>, probe: web::Data<HealthProbe>) -> HttpResponse {
     let healthy = {
         let mut last = probe.last.lock().await;
@@ -38,13 +60,15 @@ pub async fn get_health(store: web::Data<Store>, probe: web::Data<HealthProbe>) 
         }
     };
     if healthy {
-        HttpResponse::Ok()
-            .content_type("application/json")
-            .body(r#"{"status":"ok"}"#)
+        HttpResponse::Ok().json(Health {
+            status: "ok",
+            error: None,
+        })
     } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("application/json")
-            .body(r#"{"status":"unavailable","error":"store_unreachable"}"#)
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "unavailable",
+            error: Some("store_unreachable"),
+        })
     }
 }
 
@@ -66,6 +90,21 @@ pub async fn get_stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "operations",
+    summary = "This document",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object))
+)]
 pub async fn get_openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::document())
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        crate::openapi::document()
+            .to_json()
+            .expect("the OpenAPI document serializes")
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.as_str())
 }

@@ -397,10 +397,42 @@ pub async fn get_thanks(
     }
 }
 
-#[derive(Serialize)]
-struct ReceiptBody {
+/// What a stored response is known by: its random id and its survey-local date.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Receipt)]
+pub struct ReceiptBody {
+    #[schema(format = Uuid)]
     id: String,
     submitted_date: chrono::NaiveDate,
+}
+
+/// A response as JSON, as the OpenAPI document describes it: what
+/// `parse_submission` reads (it reads by hand, to name every wrong field).
+#[derive(utoipa::ToSchema)]
+#[schema(as = Submission)]
+#[allow(dead_code)]
+pub struct SubmissionBody {
+    /// Makes a retry safe: a repeated id answers 200 with the first receipt.
+    submission_id: Option<Uuid>,
+    lang: Option<Lang>,
+    /// The invitation code of an invitation-only survey.
+    invitation: Option<String>,
+    /// Answers by question code; an unanswered optional question is absent
+    /// (a null answer is taken as absent too).
+    answers: std::collections::BTreeMap<String, AnswerValue>,
+}
+
+/// One answer: `scale` an integer in range or a non-substantive option code
+/// (`"dk"`); `yes_no` true/false; `single_choice` an option code;
+/// `multi_choice` distinct option codes; `text` a string.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AnswerValue {
+    Integer(i64),
+    Code(String),
+    YesNo(bool),
+    Choices(Vec<String>),
 }
 
 /// Reads `{"submission_id"?, "lang"?, "invitation"?, "answers": {…}}`, naming
@@ -568,6 +600,23 @@ async fn store_submission(
 }
 
 /// `POST /api/v1/surveys/{slug}/responses`
+#[utoipa::path(
+    post,
+    path = "/api/v1/surveys/{slug}/responses",
+    tag = "respondents",
+    summary = "Submit a response",
+    params(("slug" = String, Path, description = "The survey's slug")),
+    request_body = SubmissionBody,
+    responses(
+        (status = 201, description = "Stored", body = ReceiptBody),
+        (status = 200, description = "This submission_id was stored before: its first receipt", body = ReceiptBody),
+        (status = 403, description = "Invitation-only survey: code missing, unknown or for another wave", body = crate::error::ErrorBody),
+        (status = 409, description = "Survey closed, no wave open, or invitation already used", body = crate::error::ErrorBody),
+        (status = 503, description = "The store cannot take the submission now (unreachable, full or read-only): nothing was stored", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many submissions from this address", body = crate::error::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a submission is taken again"))),
+    )
+)]
 #[allow(clippy::too_many_arguments)]
 pub async fn create_response(
     req: HttpRequest,
@@ -604,5 +653,151 @@ pub async fn create_response(
         }
         Ok(Stored::Repeated(r)) => Ok(HttpResponse::Ok().json(receipt(r))),
         Err(refusal) => Err(refusal_to_error(&survey, refusal)),
+    }
+}
+
+/// Properties of the JSON submission reader: any body is answered (never a
+/// panic), a well-formed one reads back as sent, and a wrong field is named.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Any JSON value, a few levels deep; with `floats`, numbers with a
+    /// fraction too (serde_json reads some of those back a bit off, which no
+    /// answer can notice: every number an answer takes is an integer).
+    fn any_json(floats: bool) -> impl Strategy<Value = Value> {
+        let float = any::<f64>().prop_map(|f| json!(f));
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            if floats {
+                float.boxed()
+            } else {
+                any::<i32>().prop_map(Value::from).boxed()
+            },
+            "\\PC{0,12}".prop_map(Value::from),
+            Just(json!("ru")),
+            Just(json!(Uuid::nil().to_string())),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("submission_id".to_string()),
+                        Just("lang".to_string()),
+                        Just("invitation".to_string()),
+                        Just("answers".to_string()),
+                        "\\PC{0,8}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A well-formed submission, as a JSON object.
+    fn submission() -> impl Strategy<Value = Map<String, Value>> {
+        (
+            proptest::option::of(any::<u128>().prop_map(|n| Uuid::from_u128(n).to_string())),
+            proptest::option::of(prop_oneof![Just("ru"), Just("en")]),
+            proptest::option::of("[0-9A-Z-]{0,16}"),
+            prop::collection::btree_map("[a-z_]{1,10}", any_json(false), 0..6),
+        )
+            .prop_map(|(id, lang, invitation, answers)| {
+                let mut object = Map::new();
+                if let Some(id) = id {
+                    object.insert("submission_id".into(), json!(id));
+                }
+                if let Some(lang) = lang {
+                    object.insert("lang".into(), json!(lang));
+                }
+                if let Some(code) = invitation {
+                    object.insert("invitation".into(), json!(code));
+                }
+                object.insert(
+                    "answers".into(),
+                    Value::Object(answers.into_iter().collect()),
+                );
+                object
+            })
+    }
+
+    fn fields_named(error: AppError) -> Vec<String> {
+        match error {
+            AppError::Invalid { details, .. } => details
+                .into_iter()
+                .map(|d| d.field.unwrap_or_default())
+                .collect(),
+            other => vec![format!("not a 422: {other:?}")],
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_read_without_panicking(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            match parse_submission(&body) {
+                Ok(_) | Err(AppError::Malformed(_)) | Err(AppError::Invalid { .. }) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn any_json_is_read_without_panicking_and_a_refusal_names_a_field(value in any_json(true)) {
+            let body = serde_json::to_vec(&value).unwrap();
+            match parse_submission(&body) {
+                Ok(submission) => prop_assert!(value["answers"].is_object() && submission.answers.len() == value["answers"].as_object().unwrap().len()),
+                Err(AppError::Invalid { details, .. }) => {
+                    prop_assert!(!details.is_empty());
+                    for d in details {
+                        let field = d.field.unwrap_or_default();
+                        // The body itself ("") when it is no object, else a key it sent or `answers`.
+                        prop_assert!(
+                            field.is_empty() || field == "answers" || value.get(&field).is_some(),
+                            "{field:?} in {value}"
+                        );
+                    }
+                }
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn a_well_formed_submission_reads_back_as_sent(object in submission()) {
+            let body = serde_json::to_vec(&object).unwrap();
+            let read = parse_submission(&body).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert_eq!(read.submission_id.map(|id| id.to_string()), object.get("submission_id").and_then(Value::as_str).map(str::to_string));
+            prop_assert_eq!(read.lang.map(Lang::as_str), object.get("lang").and_then(Value::as_str));
+            prop_assert_eq!(read.invitation.as_deref(), object.get("invitation").and_then(Value::as_str));
+            prop_assert_eq!(&Value::Object(read.answers), &object["answers"]);
+        }
+
+        #[test]
+        fn one_wrong_field_is_named_and_nothing_else(
+            object in submission(),
+            (field, wrong) in prop_oneof![
+                Just(("submission_id", json!("not-a-uuid"))),
+                Just(("submission_id", json!(42))),
+                Just(("lang", json!("de"))),
+                Just(("lang", json!(true))),
+                Just(("invitation", json!(["A"]))),
+                Just(("answers", json!([1, 2]))),
+                Just(("answers", json!("x"))),
+                Just(("colour", json!("red"))),
+            ],
+        ) {
+            let mut object = object;
+            object.insert(field.to_string(), wrong);
+            let body = serde_json::to_vec(&object).unwrap();
+            match parse_submission(&body) {
+                Ok(_) => prop_assert!(false, "{field} = {} was taken", object[field]),
+                Err(error) => prop_assert_eq!(fields_named(error), [field]),
+            }
+        }
     }
 }

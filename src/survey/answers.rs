@@ -427,3 +427,250 @@ mod tests {
         assert!(validate(&survey(), &answers).is_ok());
     }
 }
+
+/// Properties of the two ways answers come in: any input is answered (never a
+/// panic), what a respondent can send as a form means what it says, and a
+/// mistake is named at its question.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::survey::{Localized, OptionDef, demo};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// The demo's questions, and a yes/no question (the demo has none), so
+    /// that every kind is asked.
+    fn survey() -> SurveyDefinition {
+        let mut def = demo::definition();
+        let label = |t: &str| Localized {
+            ru: t.into(),
+            en: t.into(),
+        };
+        def.questions.push(QuestionDef {
+            code: "uses_app".into(),
+            kind: QuestionKind::YesNo,
+            role: Default::default(),
+            required: false,
+            prompt: label("Do you use the app?"),
+            scale: None,
+            options: Vec::new(),
+            max_length: None,
+            retired: false,
+        });
+        def.validate().expect("a valid definition");
+        def
+    }
+
+    /// One valid answer to `q`, in the form the JSON API takes.
+    fn answer(q: &QuestionDef) -> BoxedStrategy<Value> {
+        let codes = |filter: fn(&OptionDef) -> bool| -> Vec<String> {
+            q.options
+                .iter()
+                .filter(|o| filter(o))
+                .map(|o| o.code.clone())
+                .collect()
+        };
+        match q.kind {
+            QuestionKind::Scale => {
+                let s = q.scale.as_ref().expect("a scale");
+                let extras = codes(|o| o.non_substantive);
+                prop_oneof![
+                    3 => (s.min..=s.max).prop_map(Value::from),
+                    1 => proptest::sample::select(extras).prop_map(Value::from),
+                ]
+                .boxed()
+            }
+            QuestionKind::YesNo => any::<bool>().prop_map(Value::from).boxed(),
+            QuestionKind::SingleChoice => proptest::sample::select(codes(|_| true))
+                .prop_map(Value::from)
+                .boxed(),
+            QuestionKind::MultiChoice => {
+                let plain = codes(|o| !o.exclusive);
+                let exclusive = codes(|o| o.exclusive);
+                let n = plain.len();
+                prop_oneof![
+                    4 => proptest::sample::subsequence(plain, 1..=n)
+                        .prop_shuffle()
+                        .prop_map(|c| json!(c)),
+                    1 => proptest::sample::select(exclusive).prop_map(|c| json!([c])),
+                ]
+                .boxed()
+            }
+            QuestionKind::Text => "\\PC{1,40}"
+                .prop_map(|t| t.trim().to_string())
+                .prop_filter("not blank", |t| !t.is_empty())
+                .prop_map(Value::from)
+                .boxed(),
+        }
+    }
+
+    /// A valid answer set: every required question, any of the others.
+    fn answers() -> impl Strategy<Value = Map<String, Value>> {
+        let parts: Vec<_> = survey()
+            .questions
+            .iter()
+            .map(|q| {
+                let code = q.code.clone();
+                let value = answer(q);
+                if q.required {
+                    value.prop_map(Some).boxed()
+                } else {
+                    proptest::option::of(value).boxed()
+                }
+                .prop_map(move |v| v.map(|v| (code.clone(), v)))
+            })
+            .collect();
+        parts.prop_map(|pairs| pairs.into_iter().flatten().collect())
+    }
+
+    /// The fields a browser posts for these answers (checkboxes repeat their
+    /// name), with the hidden fields of the form among them.
+    fn form_fields(answers: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut fields = vec![("submission_id".to_string(), "abc".to_string())];
+        for (code, value) in answers {
+            let raws: Vec<String> = match value {
+                Value::Bool(true) => vec!["yes".into()],
+                Value::Bool(false) => vec!["no".into()],
+                Value::Number(n) => vec![n.to_string()],
+                Value::String(s) => vec![s.clone()],
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().unwrap().to_string())
+                    .collect(),
+                other => panic!("not an answer: {other}"),
+            };
+            fields.extend(raws.into_iter().map(|raw| (code.clone(), raw)));
+        }
+        fields.push(("form_token".to_string(), "1.x".to_string()));
+        fields
+    }
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            "\\PC{0,12}".prop_map(Value::from),
+            Just(json!("dk")),
+            Just(json!("none")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map("\\PC{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A question code of the survey, or anything else.
+    fn field_name() -> impl Strategy<Value = String> {
+        let codes: Vec<String> = survey().questions.iter().map(|q| q.code.clone()).collect();
+        prop_oneof![
+            proptest::sample::select(codes),
+            "\\PC{0,12}",
+            Just("submission_id".to_string()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_valid_answer_set_sent_as_a_form_body_reads_back_the_same(
+            answers in answers(),
+            seed in any::<u64>(),
+        ) {
+            let def = survey();
+            let expected = validate(&def, &answers).expect("generated answers are valid");
+            let mut fields = form_fields(&answers);
+            // A browser may send the fields in any order.
+            let len = fields.len();
+            fields.rotate_left((seed as usize) % len);
+            let body = serde_urlencoded::to_string(&fields).unwrap();
+            let decoded: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(body.as_bytes()).unwrap();
+            let (read, hidden) = from_form(&def, &decoded);
+            let mut hidden_names: Vec<&str> = hidden.iter().map(|(k, _)| k.as_str()).collect();
+            hidden_names.sort();
+            prop_assert_eq!(hidden_names, ["form_token", "submission_id"]);
+            let valid = validate(&def, &read).map_err(|p| TestCaseError::fail(format!("{p:?}")))?;
+            prop_assert_eq!(valid, expected);
+        }
+
+        #[test]
+        fn any_form_is_read_without_panicking_and_keeps_every_other_field(
+            fields in prop::collection::vec((field_name(), "\\PC{0,16}"), 0..24),
+        ) {
+            let def = survey();
+            let (answers, other) = from_form(&def, &fields);
+            // Fields that are no question come back as they were, in order.
+            let expected: Vec<(String, String)> = fields
+                .iter()
+                .filter(|(name, _)| def.question(name).is_none())
+                .cloned()
+                .collect();
+            prop_assert_eq!(other, expected);
+            for code in answers.keys() {
+                prop_assert!(def.question(code).is_some());
+            }
+            // Whatever was typed, validation answers (and names only questions
+            // that were asked or sent).
+            if let Err(problems) = validate(&def, &answers) {
+                for p in problems {
+                    prop_assert!(def.question(&p.question).is_some(), "{:?}", p);
+                }
+            }
+        }
+
+        #[test]
+        fn any_json_answers_are_judged_without_panicking_each_problem_at_a_sent_or_required_question(
+            answers in prop::collection::btree_map(field_name(), any_json(), 0..12),
+        ) {
+            let def = survey();
+            let answers: Map<String, Value> = answers.into_iter().collect();
+            match validate(&def, &answers) {
+                Ok(valid) => {
+                    for code in valid.as_map().keys() {
+                        prop_assert!(answers.contains_key(code));
+                    }
+                }
+                Err(problems) => {
+                    prop_assert!(!problems.is_empty());
+                    for p in problems {
+                        let required = def.question(&p.question).is_some_and(|q| q.required);
+                        prop_assert!(
+                            answers.contains_key(&p.question) || (required && p.problem == Problem::Required),
+                            "{:?}", p
+                        );
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn one_wrong_answer_is_named_at_its_question_and_nowhere_else(
+            answers in answers(),
+            pick in any::<prop::sample::Index>(),
+            wrong in prop_oneof![
+                Just(json!(99)),
+                Just(json!(-1)),
+                Just(json!("no_such_option")),
+                Just(json!([])),
+                Just(json!({"a": 1})),
+                Just(json!(2.5)),
+                Just(json!("x".repeat(1001))),
+            ],
+        ) {
+            let def = survey();
+            let question = &def.questions[pick.index(def.questions.len())];
+            let mut answers = answers;
+            answers.insert(question.code.clone(), wrong.clone());
+            // A value some kinds take: skip it where it is a valid answer.
+            prop_assume!(check(question, &wrong).is_err());
+            let problems = validate(&def, &answers).expect_err("a wrong answer is refused");
+            let named: Vec<&str> = problems.iter().map(|p| p.question.as_str()).collect();
+            prop_assert_eq!(named, [question.code.as_str()]);
+        }
+    }
+}

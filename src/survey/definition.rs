@@ -7,7 +7,7 @@ use crate::error::Detail;
 use crate::survey::Lang;
 
 /// A text in both languages the service speaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Localized {
     pub ru: String,
@@ -23,7 +23,7 @@ impl Localized {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionKind {
     Scale,
@@ -57,7 +57,7 @@ impl QuestionKind {
 }
 
 /// Items are what the tracker measures; demographics define breakdowns and weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     #[default]
@@ -84,7 +84,7 @@ impl Role {
 
 /// A numeric rating scale: its range, the labels of its ends and which values
 /// count as positive (top2) and negative (bottom2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scale {
     pub min: i32,
@@ -139,7 +139,7 @@ impl Scale {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionDef {
     pub code: String,
@@ -162,7 +162,7 @@ fn is_false(b: &bool) -> bool {
 pub const DEFAULT_TEXT_LIMIT: u32 = 1000;
 const MAX_TEXT_LIMIT: u32 = 10_000;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionDef {
     pub code: String,
@@ -195,7 +195,7 @@ impl QuestionDef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyDefinition {
     pub slug: String,

@@ -22,9 +22,12 @@ fn series(store: &Store) -> Value {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let mut answer = Reader::new(&loaded, false, 30)
-        .series_json(&mut conn, &query)
-        .unwrap();
+    let mut answer = serde_json::to_value(
+        Reader::new(&loaded, false, 30)
+            .series_json(&mut conn, &query)
+            .unwrap(),
+    )
+    .unwrap();
     answer["meta"]["generated_at"] = Value::Null;
     answer
 }

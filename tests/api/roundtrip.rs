@@ -136,7 +136,7 @@ fn series(conn: &mut db::DbConnection) -> Vec<serde_json::Value> {
         .iter()
         .map(|q| {
             let query: HashMap<String, String> = serde_urlencoded::from_str(q).unwrap();
-            reader.series_json(conn, &query).unwrap()["points"].clone()
+            serde_json::to_value(reader.series_json(conn, &query).unwrap().points).unwrap()
         })
         .collect()
 }
