@@ -15,6 +15,7 @@ mod hostile;
 mod ingest;
 mod naive;
 mod operations;
+mod resilience;
 mod roundtrip;
 mod store;
 mod submit_form;

@@ -267,55 +267,6 @@ fn the_demo_loads_once_and_then_only_adds_responses_on_postgres() {
     demo_loads_once_and_then_only_adds_responses(Backend::Postgres);
 }
 
-async fn acknowledged_responses_survive_sigkill(backend: Backend) {
-    let Some(test_store) = TestStore::new(backend) else {
-        return;
-    };
-    {
-        let mut conn = Store::open(&test_store.url).unwrap().get().unwrap();
-        db::seed::ensure_demo_survey(&mut conn).unwrap();
-    }
-    let server = ServerProcess::start(&test_store, "first.log", &[]);
-    let client = reqwest::Client::new();
-    let mut ids = Vec::new();
-    for i in 0..25 {
-        let res = client
-            .post(format!("{}{SUBMIT}", server.address))
-            .json(&json!({"answers": {"portal_account": "active", "portal_trust": 1 + i % 5}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
-        ids.push(
-            res.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    server.signal(libc::SIGKILL);
-    drop(server);
-    // The store opens again after the crash and holds every acknowledged response.
-    let _restarted = ServerProcess::start(&test_store, "second.log", &[]);
-    let mut conn = test_store.connect();
-    for id in &ids {
-        assert!(
-            db::responses::answers_of(&mut conn, id).unwrap().is_some(),
-            "response {id} lost"
-        );
-    }
-}
-
-#[tokio::test]
-async fn acknowledged_responses_survive_a_sigkill_on_sqlite() {
-    acknowledged_responses_survive_sigkill(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn acknowledged_responses_survive_a_sigkill_on_postgres() {
-    acknowledged_responses_survive_sigkill(Backend::Postgres).await;
-}
-
 async fn nothing_identifying_reaches_the_store_or_the_logs(backend: Backend) {
     let Some(test_store) = TestStore::new(backend) else {
         return;
