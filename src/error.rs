@@ -169,6 +169,7 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound("not found".into()),
+            other if crate::db::is_unavailable(&other) => AppError::Unavailable(other.into()),
             other => AppError::Internal(other.into()),
         }
     }

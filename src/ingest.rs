@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, oneshot};
@@ -196,36 +196,12 @@ fn failed_alone(
 /// A store that is gone, full or read-only is unavailable (503, try later);
 /// anything else is a failure of ours (500).
 pub fn classify(e: DieselError) -> Refusal {
-    if is_unavailable(&e) {
+    if db::is_unavailable(&e) {
         tracing::error!(error = %e, "the store cannot take the submission");
         Refusal::Unavailable(e.to_string())
     } else {
         tracing::error!(error = %e, "storing a submission failed");
         Refusal::Store(e.to_string())
-    }
-}
-
-/// Errors that say the store cannot take writes now, not that the request was wrong.
-pub fn is_unavailable(e: &DieselError) -> bool {
-    match e {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | DieselError::BrokenTransactionManager => true,
-        DieselError::DatabaseError(_, info) => {
-            let message = info.message();
-            [
-                "database or disk is full",
-                "readonly database",
-                "disk I/O error",
-                "database is locked",
-                "server closed the connection",
-                "terminating connection",
-                "no connection to the server",
-                "could not send data to server",
-            ]
-            .iter()
-            .any(|needle| message.contains(needle))
-        }
-        _ => false,
     }
 }
 

@@ -33,6 +33,39 @@ const MIGRATION_LOCK_KEY: i64 = 0x7472_7573_7470;
 
 pub type Conn = PooledConnection<StoreManager>;
 
+/// How long a request waits for a pooled connection before it is told the
+/// store is unavailable.
+pub const POOL_WAIT: Duration = Duration::from_millis(750);
+
+/// Errors that say the store cannot serve or take writes now (gone, full,
+/// read-only, locked too long), not that the request was wrong: 503.
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "database or disk is full",
+                "readonly database",
+                "disk I/O error",
+                "database is locked",
+                "server closed the connection",
+                "terminating connection",
+                "no connection to the server",
+                "could not send data to server",
+                "connection to server",
+                "Connection refused",
+                "the database system is",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        _ => false,
+    }
+}
+
 /// A pool of connections to one store.
 #[derive(Clone)]
 pub struct Store {
@@ -67,7 +100,9 @@ impl Store {
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            // A request waits at most this for a connection: with the
+            // store gone it answers 503 within a second instead of hanging.
+            .connection_timeout(POOL_WAIT)
             .build(StoreManager::new(url.clone()))
             .with_context(|| format!("opening a connection pool to {url}"))?;
         Ok(Store {

@@ -303,17 +303,28 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(store: &TestStore, log_name: &str, env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_with(store, log_name, env, &store.url_string(), None)
+    }
+
+    /// As `start`, on another URL for the same store (a proxy in front of
+    /// it), running `before_exec` in the child before the binary starts.
+    pub fn start_with(
+        store: &TestStore,
+        log_name: &str,
+        env: &[(&str, &str)],
+        url: &str,
+        before_exec: Option<fn() -> std::io::Result<()>>,
+    ) -> ServerProcess {
         let log_path = store.dir.path().join(log_name);
         let log = std::fs::File::create(&log_path).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_trustpulse"));
+        if let Some(hook) = before_exec {
+            use std::os::unix::process::CommandExt;
+            // Only async-signal-safe calls happen in the hook (signal, setrlimit).
+            unsafe { command.pre_exec(hook) };
+        }
         command
-            .args([
-                "--database-url",
-                &store.url_string(),
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-            ])
+            .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
             .env_remove("TRUSTPULSE_DATABASE_URL")
             .env_remove("TRUSTPULSE_BIND")
             .env("TRUSTPULSE_METRICS_BIND", "127.0.0.1:0")
@@ -349,6 +360,10 @@ impl ServerProcess {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
     }
 
     pub fn signal(&self, signal: i32) {

@@ -15,6 +15,7 @@ mod hostile;
 mod ingest;
 mod naive;
 mod operations;
+mod outages;
 mod resilience;
 mod roundtrip;
 mod store;
