@@ -9,7 +9,11 @@ function setup(thread)
 end
 
 function init(args)
-  run = os.time() % 0x10000
+  -- Random per process: two wrk processes started together send different ids.
+  local urandom = io.open("/dev/urandom", "rb")
+  local b1, b2, b3 = urandom:read(3):byte(1, 3)
+  urandom:close()
+  run = (b1 * 256 + b2) * 256 + b3
   count = 0
 end
 
@@ -25,7 +29,8 @@ end
 request = function()
   count = count + 1
   local n = count * 7919 + thread_number * 104729
-  local id = string.format("%08x-%04x-4%03x-8%03x-%012x", count, run, thread_number, 0, n)
+  local id = string.format("%08x-%04x-4%03x-8%03x-%012x", count, run % 0x10000, thread_number,
+    math.floor(run / 0x10000), n)
   local body = string.format(
     '{"submission_id":"%s","answers":{"portal_account":"%s","portal_trust":%d,' ..
     '"leak_worry":%d,"concerns":["data_leak"],"age_band":"%s","region":"%s","settlement":"%s"}}',

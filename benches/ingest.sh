@@ -4,6 +4,7 @@
 #
 #   bash benches/ingest.sh                     # SQLite, 1M demo store
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432 bash benches/ingest.sh
+#   BENCH_ONLY=pg BENCH_PG_URL=… bash benches/ingest.sh   # PostgreSQL only
 #
 # SQLite: one server, wrk -t2 -c64 with benches/ingest.lua (every request a
 # fresh submission); the bare insert is `cargo bench --bench ingest` (64 per
@@ -32,6 +33,8 @@ BARE_ROUTE="$(bench_bin bare_route)"
 BASE="$WORK/base-$RESPONSES.db"
 if [ ! -f "$BASE" ]; then
     "$BIN" --database-url "sqlite://$BASE" demo --responses "$RESPONSES" >/dev/null
+    # Compacted once here, so no run starts with the first compaction of the past.
+    "$BIN" --database-url "sqlite://$BASE" compact 2>/dev/null
 fi
 fresh_copy() { rm -f "$1" "$1-wal" "$1-shm"; cp "$BASE" "$1"; }
 
@@ -53,6 +56,7 @@ start_server() { # url port [extra env...]
     return 1
 }
 
+if [ "${BENCH_ONLY:-}" != pg ]; then
 echo "== SQLite, $RESPONSES responses, wrk -t2 -c64 -d${SECONDS_EACH}s, $RUNS runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/http.txt"; : >"$WORK/bare.txt"; : >"$WORK/p99.txt"; : >"$WORK/cpu.txt"
 for run in $(seq 1 "$RUNS"); do
@@ -69,7 +73,7 @@ for run in $(seq 1 "$RUNS"); do
     echo "$out" | sed -E 's/.* ([0-9]+) req\/s.*/\1/' >>"$WORK/http.txt"
     echo "$out" | sed -E 's/.*p99 ([0-9.]+) ms.*/\1/' >>"$WORK/p99.txt"
     awk -v t=$((after - before)) -v hz="$tick_hz" -v n="$requests" 'BEGIN {printf "%.0f\n", t / hz / n * 1e6}' >>"$WORK/cpu.txt"
-    kill -TERM "$pid"; wait "$pid" || true
+    kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
     created=$(echo "$out" | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "requests,") r = $i; for (i = 1; i < NF; i++) if ($i == "non-2xx") e = $(i + 1); print r - e}')
     stored=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM responses').fetchone()[0] - $RESPONSES)" "$WORK/http.db")
     echo "  acknowledged 201 seen by wrk: $created; new rows stored: $stored (requests still in flight when wrk stopped are stored, not counted)"
@@ -94,14 +98,16 @@ per_request() { # pid url
 }
 echo "/healthz: $(per_request "$pid" http://127.0.0.1:18182/healthz)"
 echo "bare actix-web route: $(per_request "$bare_pid" http://127.0.0.1:18183/)"
-kill -TERM "$pid" "$bare_pid"; wait "$pid" "$bare_pid" 2>/dev/null || true
+kill -TERM "$pid" "$bare_pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 echo "INFO log after all that: $(wc -l <"$WORK/server-18182.log") lines"
+fi
 
 if [ -n "${BENCH_PG_URL:-}" ]; then
     echo
     echo "== PostgreSQL: two servers on one database (32 connections each) vs the bare insert; load $(cut -d' ' -f1-3 /proc/loadavg)"
     psql "$BENCH_PG_URL/postgres" -qc "DROP DATABASE IF EXISTS tp_ingest_base" -c "CREATE DATABASE tp_ingest_base"
     "$BIN" --database-url "$BENCH_PG_URL/tp_ingest_base" demo --responses "$RESPONSES" >/dev/null
+    "$BIN" --database-url "$BENCH_PG_URL/tp_ingest_base" compact 2>&1 | tail -n 1
     : >"$WORK/pg-http.txt"; : >"$WORK/pg-bare.txt"; : >"$WORK/pg-p99.txt"
     for run in $(seq 1 "$RUNS"); do
         psql "$BENCH_PG_URL/postgres" -qc "DROP DATABASE IF EXISTS tp_ingest" -c "CREATE DATABASE tp_ingest TEMPLATE tp_ingest_base"
@@ -113,7 +119,7 @@ if [ -n "${BENCH_PG_URL:-}" ]; then
         wrk -t1 -c32 -d"${SECONDS_EACH}s" -s benches/ingest.lua http://127.0.0.1:18184 | tail -n 1 >"$WORK/pg-a.txt" &
         wrk -t1 -c32 -d"${SECONDS_EACH}s" -s benches/ingest.lua http://127.0.0.1:18185 | tail -n 1 >"$WORK/pg-b.txt"
         wait %1 2>/dev/null || true; sleep 1
-        kill -TERM "$a" "$b"; wait "$a" "$b" 2>/dev/null || true
+        kill -TERM "$a" "$b"; while kill -0 "$a" 2>/dev/null || kill -0 "$b" 2>/dev/null; do sleep 0.1; done
         echo "run $run: A $(cat "$WORK/pg-a.txt"); B $(cat "$WORK/pg-b.txt"); bare $(tail -n 1 "$WORK/pg-bare.txt")/s"
         cat "$WORK/pg-a.txt" "$WORK/pg-b.txt" | sed -E 's/.* ([0-9]+) req\/s.*/\1/' | paste -sd+ | bc >>"$WORK/pg-http.txt"
         cat "$WORK/pg-a.txt" "$WORK/pg-b.txt" | sed -E 's/.*p99 ([0-9.]+) ms.*/\1/' | sort -g | tail -n 1 >>"$WORK/pg-p99.txt"

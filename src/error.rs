@@ -140,7 +140,8 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let AppError::Internal(cause) | AppError::Unavailable(cause) = self {
             // The chain goes to the log; the client gets a generic message.
-            tracing::error!(error = %format!("{cause:#}"), "request failed");
+            let request_id = crate::telemetry::current_request_id().unwrap_or_default();
+            tracing::error!(%request_id, error = %format!("{cause:#}"), "request failed");
         }
         let details = match self {
             AppError::Invalid { details, .. } => Some(details.as_slice()),

@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use diesel::result::Error as DieselError;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::responses::{self, Stored};
@@ -56,7 +54,9 @@ impl Ingest {
                 writing.store(false, Ordering::Relaxed);
                 // Everything written is in the database file; the log is emptied.
                 if let Err(e) = store.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                    db::checkpoint(&mut conn, Checkpoint::Truncate).map_err(|e| e.to_string())
+                    db::checkpoint(&mut conn, Checkpoint::Truncate)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
                 }) {
                     tracing::warn!(error = %e, "final checkpoint failed");
                 }
@@ -82,41 +82,86 @@ impl Ingest {
 /// write-ahead log is copied into the database every `CHECKPOINT_EVERY`, so
 /// that commits never do it (a commit that had to checkpoint waited for it:
 /// the slowest commits); every `COMPACT_EVERY` the days completed in each
-/// survey's time zone are compacted (`db::compaction`).
+/// survey's time zone are compacted (`db::compaction`); every
+/// `RELEASE_EVERY` freed memory goes back to the system.
 fn maintain_while(store: &Store, writing: &AtomicBool) {
+    let mut own = OwnConnection { store, conn: None };
     let mut last_compaction: Option<std::time::Instant> = None;
+    let mut last_release = std::time::Instant::now();
     while writing.load(Ordering::Relaxed) {
         std::thread::sleep(CHECKPOINT_EVERY);
         if store.url().is_sqlite() {
-            let done = store.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                db::checkpoint(&mut conn, Checkpoint::Passive).map_err(|e| e.to_string())
+            // Under steady writes a checkpoint rarely catches up in one go
+            // (frames arrive while it copies); the log only starts over once
+            // one has, so a few quick follow-ups copy what came meanwhile.
+            let done = own.get().and_then(|conn| {
+                for _ in 0..4 {
+                    if db::checkpoint(conn, Checkpoint::Passive).map_err(|e| e.to_string())? {
+                        break;
+                    }
+                }
+                Ok(())
             });
             if let Err(e) = done {
                 tracing::warn!(error = %e, "checkpoint failed");
+                own.conn = None;
             }
+        }
+        if last_release.elapsed() >= RELEASE_EVERY {
+            last_release = std::time::Instant::now();
+            crate::allocator::release_free_memory();
         }
         if last_compaction.is_none_or(|at| at.elapsed() >= COMPACT_EVERY) {
             last_compaction = Some(std::time::Instant::now());
-            if let Err(e) = compact_completed_days(store) {
-                tracing::warn!(error = %e, "compaction failed; it is tried again later");
+            let compacted = own.get().and_then(|conn| {
+                db::compaction::compact_completed(conn).map_err(|e| e.to_string())
+            });
+            match compacted {
+                Ok(done) => {
+                    for (survey, days, through) in done {
+                        tracing::info!(%survey, days, %through, "stored rows compacted");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "compaction failed; it is tried again later");
+                    own.conn = None;
+                }
             }
         }
     }
 }
 
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+const RELEASE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn compact_completed_days(store: &Store) -> anyhow::Result<()> {
-    let mut conn = store.get()?;
-    for (survey, days, through) in db::compaction::compact_completed(&mut conn)? {
-        tracing::info!(%survey, days, %through, "stored rows compacted");
+/// The writer's own connection, opened on first use and again after the
+/// store failed: never one of the pool's, so that readers holding every
+/// pooled connection cannot keep submissions waiting.
+struct OwnConnection<'a> {
+    store: &'a Store,
+    conn: Option<DbConnection>,
+}
+
+impl OwnConnection<'_> {
+    fn get(&mut self) -> Result<&mut DbConnection, String> {
+        if self.conn.is_none() {
+            let conn = db::connection::establish(self.store.url()).map_err(|e| e.to_string())?;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("just opened"))
     }
-    Ok(())
+
+    /// After an error that says the store is gone: open anew next time.
+    fn forget_if_broken(&mut self, refusal: &Refusal) {
+        if matches!(refusal, Refusal::Unavailable(_)) {
+            self.conn = None;
+        }
+    }
 }
 
 fn write_batches(store: &Store, mut jobs: mpsc::Receiver<Job>) {
-    let mut rng = ChaCha8Rng::from_seed(seed());
+    let mut own = OwnConnection { store, conn: None };
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = jobs.blocking_recv() {
         batch.push(first);
@@ -128,7 +173,7 @@ fn write_batches(store: &Store, mut jobs: mpsc::Receiver<Job>) {
         }
         let checked: Vec<&Checked> = batch.iter().map(|job| &job.checked).collect();
         let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store_all(store, &checked, &mut rng)
+            store_all(&mut own, &checked)
         }))
         .unwrap_or_else(|_| {
             tracing::error!(
@@ -146,31 +191,33 @@ fn write_batches(store: &Store, mut jobs: mpsc::Receiver<Job>) {
 
 /// Stores a batch; if the batch fails as a whole, each submission alone, so
 /// that one bad submission fails alone.
-fn store_all(
-    store: &Store,
-    batch: &[&Checked],
-    rng: &mut ChaCha8Rng,
-) -> Vec<Result<Stored, Refusal>> {
-    let mut conn = match store.get() {
+fn store_all(own: &mut OwnConnection, batch: &[&Checked]) -> Vec<Result<Stored, Refusal>> {
+    let outcomes = store_all_on(own, batch);
+    if let Some(Err(refusal)) = outcomes.iter().find(|o| o.is_err()) {
+        own.forget_if_broken(refusal);
+    }
+    outcomes
+}
+
+fn store_all_on(own: &mut OwnConnection, batch: &[&Checked]) -> Vec<Result<Stored, Refusal>> {
+    let conn = match own.get() {
         Ok(conn) => conn,
         Err(e) => {
             tracing::error!(error = %e, submissions = batch.len(), "no connection to the store for a batch");
-            return vec![Err(Refusal::Unavailable(e.to_string())); batch.len()];
+            return vec![Err(Refusal::Unavailable(e)); batch.len()];
         }
     };
-    match submission::store_batch(&mut conn, batch, rng) {
+    match submission::store_batch(conn, batch) {
         Ok(outcomes) => outcomes,
-        Err(e) if batch.len() == 1 => vec![failed_alone(&mut conn, batch[0], e)],
+        Err(e) if batch.len() == 1 => vec![failed_alone(conn, batch[0], e)],
         Err(e) => {
             tracing::warn!(error = %e, submissions = batch.len(), "a batch failed; storing its submissions one by one");
             batch
                 .iter()
-                .map(
-                    |checked| match submission::store_batch(&mut conn, &[checked], rng) {
-                        Ok(mut outcome) => outcome.remove(0),
-                        Err(e) => failed_alone(&mut conn, checked, e),
-                    },
-                )
+                .map(|checked| match submission::store_batch(conn, &[checked]) {
+                    Ok(mut outcome) => outcome.remove(0),
+                    Err(e) => failed_alone(conn, checked, e),
+                })
                 .collect()
         }
     }
@@ -203,10 +250,4 @@ pub fn classify(e: DieselError) -> Refusal {
         tracing::error!(error = %e, "storing a submission failed");
         Refusal::Store(e.to_string())
     }
-}
-
-fn seed() -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).expect("the operating system's random source");
-    seed
 }

@@ -7,6 +7,7 @@
 //! `auth` know nothing of HTTP or SQL.
 
 pub mod aggregate;
+pub mod allocator;
 pub mod analysis;
 pub mod auth;
 pub mod bulk;

@@ -416,6 +416,7 @@ fn load_demo(store: &Store, responses: u64, seed: u64) -> anyhow::Result<()> {
 }
 
 fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    trustpulse::allocator::limit_arenas();
     telemetry::init_logging(settings.log_json);
     let store = Store::open(&settings.database_url)?;
     if demo {

@@ -34,9 +34,9 @@ pub struct Caches {
 impl Caches {
     pub fn new() -> Caches {
         Caches {
-            charts: BytesCache::new(64 << 20),
-            pages: BytesCache::new(16 << 20),
-            figures: Memo::new(48 << 20),
+            charts: BytesCache::new(32 << 20),
+            pages: BytesCache::new(8 << 20),
+            figures: Memo::new(32 << 20),
         }
     }
 }

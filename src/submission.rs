@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use diesel::Connection;
-use rand::seq::SliceRandom;
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -93,13 +92,12 @@ pub fn check(survey: &Arc<Survey>, submission: Submission) -> Result<Checked, Re
 ///
 /// What the store keeps is made not to tell who came when: the codes are
 /// spent in a savepoint of their own and in code order, the responses are
-/// inserted in another savepoint in shuffled order, and the aggregates in a
+/// inserted in another savepoint in the order of their random ids, and the aggregates in a
 /// third (on PostgreSQL each savepoint writes with its own transaction id, so
 /// a row's `xmin` never equals a spent code's).
 pub fn store_batch(
     conn: &mut DbConnection,
     batch: &[&Checked],
-    rng: &mut impl rand::Rng,
 ) -> diesel::QueryResult<Vec<Result<Stored, Refusal>>> {
     write_transaction(conn, |conn| {
         // First a write: on SQLite it takes the write lock at once, so every
@@ -203,9 +201,12 @@ pub fn store_batch(
         }
 
         if !accepted.is_empty() {
+            // In the order of their random ids, never of arrival; submission
+            // ids first, so that two instances storing twins at once take the
+            // unique index's locks in the same order (a deadlock otherwise).
             let mut rows: Vec<NewResponse> =
                 accepted.iter().map(|(_, row, _)| row.clone()).collect();
-            rows.shuffle(rng);
+            rows.sort_by(|a, b| (&a.submission_id, &a.id).cmp(&(&b.submission_id, &b.id)));
             conn.transaction(|conn| responses::insert_many(conn, &rows))?;
             let mut by_survey: BTreeMap<i32, Pending> = BTreeMap::new();
             for (_, row, valid) in &accepted {

@@ -135,14 +135,13 @@ impl Default for Metrics {
 
 /// A method as a metric label: the standard ones, else `other` (a label per
 /// made-up method would grow the registry without bound).
-fn method_label(method: &actix_web::http::Method) -> String {
+fn method_label(method: &actix_web::http::Method) -> &'static str {
     const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
     let name = method.as_str();
-    if KNOWN.contains(&name) {
-        name.to_string()
-    } else {
-        "other".to_string()
-    }
+    KNOWN
+        .iter()
+        .find(|known| **known == name)
+        .unwrap_or(&"other")
 }
 
 /// The routes respondents use: the questionnaire and the submissions.
@@ -234,6 +233,15 @@ impl RequestSummary {
     }
 }
 
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// A request id: 128 random bits from a per-thread generator (drawing from
 /// the operating system per request cost a system call each).
 fn request_id() -> String {
@@ -262,10 +270,13 @@ pub async fn observe_request(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let summary = req.app_data::<web::Data<RequestSummary>>().cloned();
     let request_id = request_id();
-    // An INFO span, so that an error logged inside names its request.
+    // A DEBUG span (free when not logged); an error logged at any level names
+    // its request through the task-local id.
     let span =
-        tracing::info_span!("request", request_id = %request_id, route = %route, method = %method);
-    let result = next.call(req).instrument(span.clone()).await;
+        tracing::debug_span!("request", request_id = %request_id, route = %route, method = %method);
+    let result = REQUEST_ID
+        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
+        .await;
     let status = match &result {
         Ok(res) => res.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
@@ -277,7 +288,7 @@ pub async fn observe_request(
         summary.record(status, seconds);
     }
     if let Some(metrics) = metrics {
-        metrics.observe(&route, &method, status, seconds);
+        metrics.observe(&route, method, status, seconds);
     }
     let mut res = result?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {

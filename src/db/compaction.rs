@@ -104,11 +104,24 @@ pub fn compact_through(
         (None, Some(first)) => first,
         (None, None) => through,
     };
+    // Every question with aggregate rows (retired ones and "" for everyone
+    // included), read once.
+    let questions: Vec<String> = match conn {
+        DbConnection::Pg(_) if start <= through => {
+            use crate::db::schema::agg_pieces;
+            agg_pieces::table
+                .filter(agg_pieces::survey_id.eq(survey_id))
+                .select(agg_pieces::question)
+                .distinct()
+                .load(conn)?
+        }
+        _ => Vec::new(),
+    };
     let mut days = 0;
     let mut day = start;
     while day <= through {
         if let DbConnection::Pg(_) = conn {
-            rewrite_day(conn, survey_id, day)?;
+            rewrite_day(conn, survey_id, day, &questions)?;
         }
         record(conn, survey_id, day)?;
         days += 1;
@@ -124,7 +137,9 @@ pub fn compact_through(
                 use diesel::connection::SimpleConnection;
                 conn.batch_execute("VACUUM responses, invitations, agg_days, agg_pieces")?;
             }
-            DbConnection::Sqlite(_) => db::checkpoint(conn, Checkpoint::Truncate)?,
+            DbConnection::Sqlite(_) => {
+                db::checkpoint(conn, Checkpoint::Truncate)?;
+            }
         }
     }
     Ok(days)
@@ -154,7 +169,12 @@ fn record(conn: &mut DbConnection, survey_id: i32, day: NaiveDate) -> QueryResul
 
 /// PostgreSQL: one day's aggregate rows rewritten, then its responses, in one
 /// transaction, deleted and inserted again in id order.
-fn rewrite_day(conn: &mut DbConnection, survey_id: i32, day: NaiveDate) -> QueryResult<()> {
+fn rewrite_day(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    day: NaiveDate,
+    questions: &[String],
+) -> QueryResult<()> {
     let DbConnection::Pg(c) = conn else {
         return Ok(());
     };
@@ -163,26 +183,29 @@ fn rewrite_day(conn: &mut DbConnection, survey_id: i32, day: NaiveDate) -> Query
         day_number(crate::aggregate::week_start(day)),
         day_number(crate::aggregate::month_start(day)),
     );
-    use diesel::sql_types::{Date, Integer};
+    use diesel::sql_types::{Array, Date, Integer, Text};
     c.transaction(|c| {
         // Locked in key order as the writer locks them, so the two never
-        // wait on each other in a cycle.
+        // wait on each other in a cycle. The questions are named so that the
+        // primary key (survey, question, week, …) finds the rows.
         diesel::sql_query(
-            "SELECT 1 FROM agg_pieces WHERE survey_id = $1 \
+            "SELECT 1 FROM agg_pieces WHERE survey_id = $1 AND question = ANY($4) \
              AND (week_start = $2 OR week_start = $3) AND month_start = $3 \
              ORDER BY question, week_start, month_start, wave_id, cell FOR UPDATE",
         )
         .bind::<Integer, _>(survey_id)
         .bind::<Integer, _>(week)
         .bind::<Integer, _>(month)
+        .bind::<Array<Text>, _>(questions)
         .execute(c)?;
         diesel::sql_query(
-            "UPDATE agg_pieces SET sums = sums WHERE survey_id = $1 \
+            "UPDATE agg_pieces SET sums = sums WHERE survey_id = $1 AND question = ANY($4) \
              AND (week_start = $2 OR week_start = $3) AND month_start = $3",
         )
         .bind::<Integer, _>(survey_id)
         .bind::<Integer, _>(week)
         .bind::<Integer, _>(month)
+        .bind::<Array<Text>, _>(questions)
         .execute(c)?;
         diesel::sql_query("UPDATE agg_days SET sums = sums WHERE survey_id = $1 AND day = $2")
             .bind::<Integer, _>(survey_id)

@@ -37,6 +37,16 @@ pub type Conn = PooledConnection<StoreManager>;
 /// store is unavailable.
 pub const POOL_WAIT: Duration = Duration::from_millis(750);
 
+/// How long a request waits, in all, for a connection while the store is up
+/// but every pooled connection is in use.
+pub const BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// The pool timed out with every connection busy, none having failed (r2d2
+/// adds the last connection error to the message when one did).
+fn is_busy(e: &diesel::r2d2::PoolError) -> bool {
+    e.to_string() == "timed out waiting for connection"
+}
+
 /// Errors that say the store cannot serve or take writes now (gone, full,
 /// read-only, locked too long), not that the request was wrong: 503.
 pub fn is_unavailable(e: &diesel::result::Error) -> bool {
@@ -96,7 +106,7 @@ impl Store {
             tracing::warn!(surveys = ?repaired, "aggregates were rebuilt from stored responses");
         }
         drop(first);
-        let size = if url.is_sqlite() { 8 } else { 16 };
+        let size = 16;
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -111,8 +121,18 @@ impl Store {
         })
     }
 
+    /// A pooled connection. When the store cannot be reached the pool says
+    /// so after `POOL_WAIT`; when it is only that every connection is busy
+    /// (the pool's error then names no failed connection), the caller waits
+    /// on, up to `BUSY_WAIT` in all, rather than being turned away.
     pub fn get(&self) -> Result<Conn, diesel::r2d2::PoolError> {
-        self.pool.get()
+        let started = std::time::Instant::now();
+        loop {
+            match self.pool.get() {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => continue,
+                outcome => return outcome,
+            }
+        }
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -197,15 +217,25 @@ pub enum Checkpoint {
 }
 
 /// Copies SQLite's write-ahead log into the database (nothing on PostgreSQL).
-pub fn checkpoint(conn: &mut DbConnection, mode: Checkpoint) -> QueryResult<()> {
-    use diesel::connection::SimpleConnection;
-    if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute(match mode {
-            Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
-            Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
-        })?;
+/// Returns whether every frame in the log is now in the database (then the
+/// next commit starts the log from its beginning again).
+pub fn checkpoint(conn: &mut DbConnection, mode: Checkpoint) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Outcome {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        checkpointed: i32,
     }
-    Ok(())
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(true);
+    };
+    let sql = match mode {
+        Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+        Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    let outcome: Outcome = diesel::sql_query(sql).get_result(c)?;
+    Ok(outcome.log == outcome.checkpointed)
 }
 
 /// Runs `work` in a write transaction: on SQLite `BEGIN IMMEDIATE`, which

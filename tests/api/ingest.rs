@@ -2,7 +2,6 @@
 //! spent codes), stores each response once with aggregates equal to a
 //! rebuild, and many concurrent requests end up in shared batches.
 
-use rand::SeedableRng;
 use serde_json::{Value, json};
 use trustpulse::db::aggregates;
 use trustpulse::db::responses::Stored;
@@ -45,8 +44,7 @@ on_both_stores! {
         .map(|s| submission::check(&survey, s).unwrap())
         .collect();
         let batch: Vec<_> = checked.iter().collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let outcomes = submission::store_batch(&mut conn, &batch, &mut rng).unwrap();
+        let outcomes = submission::store_batch(&mut conn, &batch).unwrap();
         let first = match &outcomes[0] {
             Ok(Stored::Created(receipt)) => receipt.clone(),
             other => panic!("{other:?}"),
@@ -60,7 +58,7 @@ on_both_stores! {
 
         // A later batch: the stored submission id is a repeat, the code spent.
         let again = [submission::check(&survey, submission(Some(b), Some(&codes[1]), 2)).unwrap()];
-        let outcomes = submission::store_batch(&mut conn, &[&again[0]], &mut rng).unwrap();
+        let outcomes = submission::store_batch(&mut conn, &[&again[0]]).unwrap();
         assert!(matches!(outcomes[0], Ok(Stored::Repeated(_))), "{:?}", outcomes[0]);
         assert_eq!(app.response_count(survey_id), 2);
 
@@ -77,8 +75,7 @@ on_both_stores! {
         let checked: Vec<_> = (1..=3).map(|t| submission::check(&survey, submission(None, None, t)).unwrap()).collect();
         trustpulse::db::surveys::set_status(&mut conn, survey_id, trustpulse::survey::Status::Closed).unwrap();
         let batch: Vec<_> = checked.iter().collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let outcomes = submission::store_batch(&mut conn, &batch, &mut rng).unwrap();
+        let outcomes = submission::store_batch(&mut conn, &batch).unwrap();
         assert!(outcomes.iter().all(|o| matches!(o, Err(Refusal::Closed))), "{outcomes:?}");
         assert_eq!(app.response_count(survey_id), 0);
     }

@@ -39,7 +39,19 @@ impl Proxy {
     }
 
     async fn start(&self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        // The stopped listener is dropped by its aborted task a moment later.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(listener) => break listener,
+                Err(e) if tries < 100 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("the proxy's port {}: {e}", self.port),
+            }
+        };
         let (upstream, links) = (self.upstream.clone(), self.links.clone());
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
