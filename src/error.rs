@@ -140,7 +140,9 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let AppError::Internal(cause) | AppError::Unavailable(cause) = self {
             // The chain goes to the log; the client gets a generic message.
-            let request_id = crate::telemetry::current_request_id().unwrap_or_default();
+            let request_id = crate::telemetry::current_request_id()
+                .map(|id| id.to_string())
+                .unwrap_or_default();
             tracing::error!(%request_id, error = %format!("{cause:#}"), "request failed");
         }
         let details = match self {

@@ -131,7 +131,7 @@ fn maintain_while(store: &Store, writing: &AtomicBool) {
     }
 }
 
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 const RELEASE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 

@@ -385,7 +385,12 @@ pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::Que
         if row.submitted_date < local_today(survey) {
             aggregates::bump_public(conn, survey.id)?;
         }
-        responses::delete(conn, survey.id, id)
+        // Gone meanwhile (or moved by a compaction of its day, which a
+        // statement begun before it does not see): undo the sums, say so.
+        if !responses::delete(conn, survey.id, id)? {
+            return Err(diesel::result::Error::NotFound);
+        }
+        Ok(true)
     })
 }
 

@@ -109,8 +109,9 @@ impl Metrics {
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
-        let labels = [route, method, status.as_str()];
+        let mut digits = [0u8; 3];
+        let status = status_label(status, &mut digits);
+        let labels = [route, method, status];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
     }
@@ -131,6 +132,15 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A status as a metric label, written into `digits` (no allocation).
+fn status_label(status: u16, digits: &mut [u8; 3]) -> &str {
+    let status = status.clamp(100, 999);
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = b'0' + (status / 10u16.pow(2 - i as u32) % 10) as u8;
+    }
+    std::str::from_utf8(digits).expect("ASCII digits")
 }
 
 /// A method as a metric label: the standard ones, else `other` (a label per
@@ -234,26 +244,47 @@ impl RequestSummary {
 }
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST_ID: RequestId;
 }
 
 /// The id of the request being served on this task, if any.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+pub fn current_request_id() -> Option<RequestId> {
+    REQUEST_ID.try_with(|id| *id).ok()
 }
 
-/// A request id: 128 random bits from a per-thread generator (drawing from
-/// the operating system per request cost a system call each).
-fn request_id() -> String {
-    use rand::{Rng, SeedableRng};
-    thread_local! {
-        static IDS: std::cell::RefCell<rand_chacha::ChaCha8Rng> = std::cell::RefCell::new({
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).expect("the operating system's random source");
-            rand_chacha::ChaCha8Rng::from_seed(seed)
-        });
+/// A request id: 128 random bits as 32 hex digits, kept on the stack.
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 32]);
+
+impl RequestId {
+    /// From a per-thread generator (drawing from the operating system per
+    /// request cost a system call each).
+    fn new() -> Self {
+        use rand::{Rng, SeedableRng};
+        thread_local! {
+            static IDS: std::cell::RefCell<rand_chacha::ChaCha8Rng> = std::cell::RefCell::new({
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).expect("the operating system's random source");
+                rand_chacha::ChaCha8Rng::from_seed(seed)
+            });
+        }
+        let bits: u128 = IDS.with(|ids| ids.borrow_mut().random());
+        let mut hex = [0u8; 32];
+        for (i, digit) in hex.iter_mut().enumerate() {
+            *digit = b"0123456789abcdef"[((bits >> (124 - 4 * i)) & 0xf) as usize];
+        }
+        RequestId(hex)
     }
-    IDS.with(|ids| format!("{:032x}", ids.borrow_mut().random::<u128>()))
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Middleware: request id, a DEBUG line, the metrics and the INFO summary
@@ -269,13 +300,13 @@ pub async fn observe_request(
     let method = method_label(req.method());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let summary = req.app_data::<web::Data<RequestSummary>>().cloned();
-    let request_id = request_id();
+    let request_id = RequestId::new();
     // A DEBUG span (free when not logged); an error logged at any level names
     // its request through the task-local id.
     let span =
         tracing::debug_span!("request", request_id = %request_id, route = %route, method = %method);
     let result = REQUEST_ID
-        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
+        .scope(request_id, next.call(req).instrument(span.clone()))
         .await;
     let status = match &result {
         Ok(res) => res.status().as_u16(),
@@ -291,9 +322,31 @@ pub async fn observe_request(
         metrics.observe(&route, method, status, seconds);
     }
     let mut res = result?;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_labels_are_the_three_digits() {
+        let mut digits = [0u8; 3];
+        assert_eq!(status_label(201, &mut digits), "201");
+        assert_eq!(status_label(404, &mut digits), "404");
+        assert_eq!(status_label(503, &mut digits), "503");
+    }
+
+    #[test]
+    fn request_ids_are_32_hex_digits_and_differ() {
+        let (a, b) = (RequestId::new(), RequestId::new());
+        assert_eq!(a.as_str().len(), 32);
+        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a.as_str(), b.as_str());
+        assert_eq!(a.to_string(), a.as_str());
+    }
 }
