@@ -366,7 +366,10 @@ pub fn store_dated(
 
 /// Removes one response and its share of the aggregates; false if unknown.
 pub fn remove(conn: &mut DbConnection, survey: &Survey, id: &str) -> diesel::QueryResult<bool> {
-    conn.transaction(|conn| {
+    // Read, then write: on SQLite the write lock is taken first, or a commit
+    // by another connection in between fails the write at once ("database
+    // is locked", without waiting).
+    write_transaction(conn, |conn| {
         let Some(row) = responses::find(conn, survey.id, id)? else {
             return Ok(false);
         };

@@ -45,7 +45,8 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Event>> {
 
 /// Adds the event unless one with the same date and English label exists.
 pub fn insert_if_missing(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    // Read, then write: the write lock first (see `db::write_transaction`).
+    crate::db::write_transaction(conn, |conn| {
         let exists = diesel::select(diesel::dsl::exists(
             events::table
                 .filter(events::event_date.eq(event.event_date))

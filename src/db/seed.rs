@@ -2,7 +2,6 @@
 //! any number of synthetic responses in bulk.
 
 use anyhow::Context;
-use diesel::Connection;
 use rand::Rng;
 use uuid::Uuid;
 
@@ -12,7 +11,8 @@ use crate::survey::demo::{self, Generator};
 
 /// Adds the demo survey and its events unless present; returns the survey's id.
 pub fn ensure_demo_survey(conn: &mut DbConnection) -> anyhow::Result<i32> {
-    conn.transaction(|conn| {
+    // Read, then write: the write lock first (see `db::write_transaction`).
+    crate::db::write_transaction(conn, |conn| {
         for event in demo::events() {
             let event = events::NewEvent {
                 event_date: event.date,
