@@ -19,7 +19,7 @@ use crate::submission::{self, Checked, Refusal};
 /// At most this many submissions per transaction: a batch's aggregate rows
 /// stay locked (PostgreSQL) or the store's write lock held (SQLite) for one
 /// commit, so a bound keeps readers and other instances from waiting long.
-pub const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 256;
 
 /// Submissions waiting beyond this many make new requests wait to be queued.
 const QUEUE_LENGTH: usize = 4096;
@@ -242,7 +242,7 @@ fn failed_alone(
 
 /// A store that is gone, full or read-only is unavailable (503, try later);
 /// anything else is a failure of ours (500).
-pub fn classify(e: DieselError) -> Refusal {
+fn classify(e: DieselError) -> Refusal {
     if db::is_unavailable(&e) {
         tracing::error!(error = %e, "the store cannot take the submission");
         Refusal::Unavailable(e.to_string())

@@ -35,11 +35,11 @@ pub type Conn = PooledConnection<StoreManager>;
 
 /// How long a request waits for a pooled connection before it is told the
 /// store is unavailable.
-pub const POOL_WAIT: Duration = Duration::from_millis(750);
+const POOL_WAIT: Duration = Duration::from_millis(750);
 
 /// How long a request waits, in all, for a connection while the store is up
 /// but every pooled connection is in use.
-pub const BUSY_WAIT: Duration = Duration::from_secs(5);
+const BUSY_WAIT: Duration = Duration::from_secs(5);
 
 /// The pool timed out with every connection busy, none having failed (r2d2
 /// adds the last connection error to the message when one did).
