@@ -88,10 +88,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
         })
     }
 
-    /// Keeps `value` (of `size` bytes) unless it alone takes over a quarter
-    /// of the budget.
+    /// Keeps `value` (of `size` bytes) unless it alone takes over half the
+    /// budget (it would push out everything else for itself).
     pub fn insert(&self, key: K, value: V, size: usize) {
-        if size > self.budget / 4 {
+        if size > self.budget / 2 {
             return;
         }
         let mut entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());

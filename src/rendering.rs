@@ -3,12 +3,13 @@
 //! rendered bytes, and rendering on a miss.
 
 use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
 
 use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::analysis::charts as chart_service;
-use crate::analysis::memo::Memo;
+use crate::analysis::memo::{self, Memo};
 use crate::analysis::service::Reader;
 use crate::cache::BytesCache;
 use crate::db::{DbConnection, events};
@@ -29,14 +30,54 @@ pub struct Caches {
     pub pages: BytesCache,
     /// The analysis service's store reads and raking.
     pub figures: Memo,
+    drawing: Turns,
+}
+
+/// At most as many drawings at once as there are cores: drawing is all CPU,
+/// and a drawing more at once only holds one more bitmap (8 MB at
+/// 2400 × 1200) while the others slow down as much.
+struct Turns {
+    limit: usize,
+    busy: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Turns {
+    fn new(limit: usize) -> Turns {
+        Turns {
+            limit: limit.max(1),
+            busy: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn take<T>(&self, work: impl FnOnce() -> T) -> T {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy >= self.limit {
+            busy = self.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        *busy += 1;
+        drop(busy);
+        // Handed back on the way out, also if the drawing panics.
+        struct Done<'a>(&'a Turns);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                *self.0.busy.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+                self.0.freed.notify_one();
+            }
+        }
+        let _done = Done(self);
+        work()
+    }
 }
 
 impl Caches {
     pub fn new() -> Caches {
         Caches {
-            charts: BytesCache::new(32 << 20),
+            charts: BytesCache::new(16 << 20),
             pages: BytesCache::new(8 << 20),
-            figures: Memo::new(32 << 20),
+            figures: Memo::new(memo::BUDGET),
+            drawing: Turns::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }
     }
 }
@@ -133,11 +174,14 @@ pub fn chart_bytes(
     let bytes = Bytes::from(match kind {
         Kind::Series => {
             let (picture, look) = chart_service::series_picture(reader, conn, query)?;
-            plot::series::render(&picture.chart, look.size, format)
+            let draw = || plot::series::render(&picture.chart, look.size, format);
+            caches.drawing.take(draw)
         }
         Kind::Shifts => {
             let (chart, look, _) = chart_service::shift_picture(reader, conn, query)?;
-            plot::shifts::render(&chart, look.size, format)
+            caches
+                .drawing
+                .take(|| plot::shifts::render(&chart, look.size, format))
         }
     });
     caches.charts.insert(etag.clone(), bytes.clone());

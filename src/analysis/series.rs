@@ -19,12 +19,12 @@ use serde::Serialize;
 use crate::aggregate::{self, EVERYONE};
 use crate::analysis::disclosure::{self, Audience};
 use crate::analysis::measure::{Measure, Place};
-use crate::analysis::memo::{Decoded, Memo, Version};
+use crate::analysis::memo::{Decoded, Decoder, Memo, Version};
 use crate::analysis::params::{Interval, MAX_POINTS, SeriesSpec};
 use crate::analysis::periods;
 use crate::analysis::weighting::{self, RakePeriod, WeightingReport, Weights};
 use crate::db::DbConnection;
-use crate::db::aggregates;
+use crate::db::aggregates::{self, Piece};
 use crate::db::surveys::Wave;
 use crate::error::{AppError, AppResult, Detail};
 use crate::stats::cellkey::Tally;
@@ -362,25 +362,29 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
             })
         }
         _ => {
-            let read = |conn: &mut DbConnection| -> diesel::QueryResult<Decoded> {
-                let rows = aggregates::pieces_raw(
+            let read = |conn: &mut DbConnection, range| -> diesel::QueryResult<Decoded> {
+                let mut decoder = Decoder::default();
+                aggregates::for_each_piece(
                     conn,
                     survey_id,
                     &spec.question.code,
-                    month_from,
-                    month_to,
-                    data_to,
+                    range,
+                    |piece, cell, text| decoder.push(piece, cell, text).map_err(corrupt),
                 )?;
-                Decoded::new(&rows).map_err(corrupt)
+                Ok(decoder.finish())
             };
             let rows = match ctx.memo {
-                Some(memo) => memo.rows(
-                    ctx.version(conn)?,
-                    &spec.question.code,
-                    (month_from, month_to, data_to),
-                    || read(conn),
-                )?,
-                None => Arc::new(read(conn)?),
+                Some(memo) => {
+                    let history = (NaiveDate::MIN, NaiveDate::MAX, last_day);
+                    let version = ctx.version(conn)?;
+                    memo.rows(version, &spec.question.code, last_day, || {
+                        read(conn, history)
+                    })?
+                }
+                None => Arc::new(read(conn, (month_from, month_to, data_to))?),
+            };
+            let in_range = |piece: &Piece| {
+                (month_from..=month_to).contains(&piece.month_start) && piece.week_start <= data_to
             };
             // Each interned cell and code looked up once for this request.
             let groups_of: Vec<Option<usize>> =
@@ -389,6 +393,9 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
             let mut factors: rustc_hash::FxHashMap<(RakePeriod, u32), f64> = Default::default();
             rows.rows.iter().try_for_each(|row| {
                 let piece = row.piece;
+                if !in_range(&piece) {
+                    return Ok(());
+                }
                 let period = match spec.interval {
                     Interval::Week => Some(piece.week_start),
                     Interval::Month => Some(piece.month_start),
@@ -401,10 +408,10 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
                 let g = *factors
                     .entry((rake, row.cell))
                     .or_insert_with(|| factor(&rows.cells[row.cell as usize], rake));
-                let entries = &rows.entries[row.entries.0 as usize..row.entries.1 as usize];
+                let entries = rows.entries_of(row);
                 builder.add_to(time, groups_of[row.cell as usize], &mut |m, t| {
-                    for (value, s) in entries {
-                        m.add_to(t, places[*value as usize], s, g);
+                    for entry in entries {
+                        m.add_to(t, places[entry.value as usize], &rows.sums(entry), g);
                     }
                     Ok(())
                 })

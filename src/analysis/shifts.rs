@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::aggregate;
 use crate::analysis::disclosure::{self, Audience};
 use crate::analysis::measure::{Measure, Place};
-use crate::analysis::memo::Decoded;
+use crate::analysis::memo::{Decoded, Decoder};
 use crate::analysis::params::SeriesSpec;
 use crate::analysis::series::{AtomBuilder, Context, atom_moments, corrupt, read_weights};
 use crate::analysis::weighting::{RakePeriod, WeightingReport};
@@ -258,8 +258,15 @@ pub fn compute(
         let mut rakes: HashMap<usize, bool> = HashMap::new();
         let code = &spec.question.code;
         let read = |conn: &mut DbConnection| -> diesel::QueryResult<Decoded> {
-            let rows = aggregates::days_raw(conn, ctx.survey.id, code, first, last)?;
-            Decoded::new(&rows).map_err(corrupt)
+            let mut decoder = Decoder::default();
+            aggregates::for_each_day(
+                conn,
+                ctx.survey.id,
+                code,
+                (first, last),
+                |piece, cell, part| decoder.push(piece, cell, part).map_err(corrupt),
+            )?;
+            Ok(decoder.finish())
         };
         let rows = match ctx.memo {
             _ if pending => Default::default(),
@@ -288,11 +295,11 @@ pub fn compute(
             let raked = rakes.entry(side).or_insert(weighted);
             *raked &= w.raked(rake);
             let time = (*date, *date, side as i32);
-            let entries = &rows.entries[row.entries.0 as usize..row.entries.1 as usize];
+            let entries = rows.entries_of(row);
             builder
                 .add_to(time, groups_of[row.cell as usize], &mut |m, t| {
-                    for (value, s) in entries {
-                        m.add_to(t, places[*value as usize], s, g);
+                    for entry in entries {
+                        m.add_to(t, places[entry.value as usize], &rows.sums(entry), g);
                     }
                     Ok(())
                 })

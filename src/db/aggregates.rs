@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 
 use crate::aggregate;
@@ -838,7 +839,31 @@ pub fn pieces_raw(
     to_month: NaiveDate,
     up_to: NaiveDate,
 ) -> QueryResult<Vec<(Piece, String, String)>> {
-    let rows: Vec<(i32, i32, i32, String, String)> = agg_pieces::table
+    let mut out = Vec::new();
+    for_each_piece(
+        conn,
+        survey_id,
+        question,
+        (from_month, to_month, up_to),
+        |piece, cell, text| {
+            out.push((piece, cell.to_string(), text.to_string()));
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// The rows `pieces_raw` reads, handed to `each` one at a time as the store
+/// returns them: a question's 35,000 rows on the 1M store are never all held
+/// as text at once.
+pub fn for_each_piece(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    question: &str,
+    (from_month, to_month, up_to): (NaiveDate, NaiveDate, NaiveDate),
+    mut each: impl FnMut(Piece, &str, &str) -> QueryResult<()>,
+) -> QueryResult<()> {
+    let rows = agg_pieces::table
         .filter(agg_pieces::survey_id.eq(survey_id))
         .filter(agg_pieces::question.eq(question))
         .filter(agg_pieces::month_start.between(day_number(from_month), day_number(to_month)))
@@ -850,18 +875,17 @@ pub fn pieces_raw(
             agg_pieces::cell,
             agg_pieces::sums,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(week_start, month_start, wave_id, cell, text)| {
-            let piece = Piece {
-                week_start: from_day_number(week_start),
-                month_start: from_day_number(month_start),
-                wave_id,
-            };
-            (piece, cell, text)
-        })
-        .collect())
+        .load_iter::<(i32, i32, i32, String, String), DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let (week_start, month_start, wave_id, cell, text) = row?;
+        let piece = Piece {
+            week_start: from_day_number(week_start),
+            month_start: from_day_number(month_start),
+            wave_id,
+        };
+        each(piece, &cell, &text)?;
+    }
+    Ok(())
 }
 
 /// Day rows in [from, to] as pieces of one day each (`week_start` and the
@@ -873,7 +897,30 @@ pub fn days_raw(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<(Piece, String, String)>> {
-    let rows: Vec<(i32, i32, String, String)> = agg_days::table
+    let mut out = Vec::new();
+    for_each_day(
+        conn,
+        survey_id,
+        question,
+        (from, to),
+        |piece, cell, part| {
+            out.push((piece, cell.to_string(), part.to_string()));
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// The rows `days_raw` reads, one at a time as the store returns them (a day
+/// row holds every question's sums; only `question`'s part is handed on).
+pub fn for_each_day(
+    conn: &mut DbConnection,
+    survey_id: i32,
+    question: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    mut each: impl FnMut(Piece, &str, &str) -> QueryResult<()>,
+) -> QueryResult<()> {
+    let rows = agg_days::table
         .filter(agg_days::survey_id.eq(survey_id))
         .filter(agg_days::day.between(day_number(from), day_number(to)))
         .select((
@@ -882,23 +929,24 @@ pub fn days_raw(
             agg_days::cell,
             agg_days::sums,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(day, wave_id, cell, text)| {
-            let part = text
-                .split(';')
-                .find_map(|p| p.strip_prefix(question)?.strip_prefix('='))?
-                .to_string();
-            let day = from_day_number(day);
-            let piece = Piece {
-                week_start: day,
-                month_start: crate::aggregate::month_start(day),
-                wave_id,
-            };
-            Some((piece, cell, part))
-        })
-        .collect())
+        .load_iter::<(i32, i32, String, String), DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let (day, wave_id, cell, text) = row?;
+        let Some(part) = text
+            .split(';')
+            .find_map(|p| p.strip_prefix(question)?.strip_prefix('='))
+        else {
+            continue;
+        };
+        let day = from_day_number(day);
+        let piece = Piece {
+            week_start: day,
+            month_start: crate::aggregate::month_start(day),
+            wave_id,
+        };
+        each(piece, &cell, part)?;
+    }
+    Ok(())
 }
 
 /// Day rows in [from, to], each with one question's sums (others dropped).
