@@ -310,13 +310,17 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
         ));
     }
     let to = periods::end(spec.interval, last_start, ctx.waves).max(first_start);
+    // Smoothing pools each period with the smooth − 1 before it, the range's
+    // first period too (METHODS, Smoothing): those periods are read as well.
+    let lead = lead_in(spec, ctx, first, first_start);
+    let pooled_starts: Vec<NaiveDate> = lead.iter().chain(&starts).copied().collect();
     // Data range: for waves, every month any of the chosen waves touches.
     let (data_from, data_to) = match spec.interval {
         Interval::Wave => {
             let chosen: Vec<&Wave> = ctx
                 .waves
                 .iter()
-                .filter(|w| starts.contains(&w.opens))
+                .filter(|w| pooled_starts.contains(&w.opens))
                 .collect();
             match (
                 chosen.iter().map(|w| w.opens).min(),
@@ -326,7 +330,7 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
                 _ => return Ok(empty(data_version)),
             }
         }
-        _ => (from, to.min(last_day)),
+        _ => (pooled_starts[0].min(from), to.min(last_day)),
     };
     let (month_from, month_to) = (
         aggregate::month_start(data_from),
@@ -421,9 +425,24 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
     result.map_err(corrupt)?;
     let atoms = builder.finish();
     let sums = period_sums(
-        &starts, &atoms, &placement, &measure, &weights, ctx, weighted,
+        &pooled_starts,
+        &atoms,
+        &placement,
+        &measure,
+        &weights,
+        ctx,
+        weighted,
     );
-    let points = estimate_points(&starts, &sums, &groups, spec, &measure, ctx, weighted);
+    let points = estimate_points(
+        &pooled_starts,
+        &sums,
+        lead.len(),
+        &groups,
+        spec,
+        &measure,
+        ctx,
+        weighted,
+    );
     let mut weighting = weights.reports.clone();
     if ctx.audience.perturbed() {
         disclosure::hide_weighting_counts(&mut weighting);
@@ -436,7 +455,10 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
         weighting,
         weighted,
         data_version,
-        period_sums: starts.into_iter().zip(sums).collect(),
+        period_sums: starts
+            .into_iter()
+            .zip(sums.into_iter().skip(lead.len()))
+            .collect(),
     })
 }
 
@@ -598,11 +620,33 @@ fn period_sums(
     sums
 }
 
-/// Estimates every (period, group), pooling `smooth` periods, then applies
-/// primary and secondary suppression.
+/// The up to smooth − 1 periods before `first_start` that smoothing pools
+/// into the first periods of a range, from the data's first day `first` on.
+fn lead_in(
+    spec: &SeriesSpec,
+    ctx: &Context,
+    first: NaiveDate,
+    first_start: NaiveDate,
+) -> Vec<NaiveDate> {
+    if spec.smooth <= 1 {
+        return Vec::new();
+    }
+    let (data_start, _) = periods::widen(spec.interval, first, first);
+    let before: Vec<NaiveDate> =
+        periods::periods(spec.interval, data_start, first_start, ctx.waves)
+            .into_iter()
+            .filter(|s| *s < first_start)
+            .collect();
+    before[before.len().saturating_sub(spec.smooth - 1)..].to_vec()
+}
+
+/// Estimates every (period, group) from the `first`th period on, pooling
+/// `smooth` periods, then applies primary and secondary suppression.
+#[allow(clippy::too_many_arguments)]
 fn estimate_points(
     starts: &[NaiveDate],
     sums: &[PeriodSums],
+    first: usize,
     groups: &[String],
     spec: &SeriesSpec,
     measure: &Measure,
@@ -611,7 +655,7 @@ fn estimate_points(
 ) -> Vec<Point> {
     let scale = spec.metric.scale_factor();
     let mut points = Vec::with_capacity(starts.len() * groups.len());
-    for (i, start) in starts.iter().enumerate() {
+    for (i, start) in starts.iter().enumerate().skip(first) {
         let window = &sums[i.saturating_sub(spec.smooth - 1)..=i];
         let total_n: i64 = window.iter().map(|s| s.total_n).sum();
         let residual_n: i64 = window.iter().map(|s| s.residual_n).sum();

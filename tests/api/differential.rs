@@ -594,8 +594,38 @@ async fn run_seed(app: &TestApp, seed: u64, case: Case, tally: &mut Tally) {
                 });
             }
         }
-        // A shift around a random date with a random window.
+        // A range starting mid-history (the service keeps a question's whole
+        // history once and skips the rows before the range).
         let span = (last - first).num_days();
+        for interval in [Interval::Week, Interval::Month] {
+            k += 1;
+            let by = BYS[k % 4];
+            let (weighted, smooth) = (k.is_multiple_of(2), if k % 3 == 0 { 3 } else { 1 });
+            let from = first + Duration::days(rng.random_range(span / 3..span * 2 / 3));
+            let q = SeriesQuery {
+                question: question.into(),
+                metric: metric.clone(),
+                by: by.map(String::from),
+                interval,
+                weighted,
+                smooth,
+                from: Some(from),
+            };
+            let mut path = format!(
+                "/api/v1/surveys/digital-trust/series?question={question}&{}&interval={}&weighted={weighted}&smooth={smooth}&from={from}",
+                metric_params(&metric),
+                interval.as_str()
+            );
+            if let Some(b) = by {
+                path.push_str(&format!("&by={b}"));
+            }
+            let body = app.researcher_get(&token, &path).await;
+            let what = format!("seed {seed} {path}");
+            check(tally, &data, &body, &what, |cmp, data, reading| {
+                compare_series(cmp, data, weights_for(weighted), &q, &body, &what, reading);
+            });
+        }
+        // A shift around a random date with a random window.
         let date = first + Duration::days(rng.random_range(span / 4..span * 3 / 4));
         let window_days = rng.random_range(7..=45);
         k += 1;
