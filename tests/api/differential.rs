@@ -600,7 +600,7 @@ async fn run_seed(app: &TestApp, seed: u64, case: Case, tally: &mut Tally) {
         for interval in [Interval::Week, Interval::Month] {
             k += 1;
             let by = BYS[k % 4];
-            let (weighted, smooth) = (k.is_multiple_of(2), if k % 3 == 0 { 3 } else { 1 });
+            let (weighted, smooth) = (k.is_multiple_of(2), if k.is_multiple_of(3) { 3 } else { 1 });
             let from = first + Duration::days(rng.random_range(span / 3..span * 2 / 3));
             let q = SeriesQuery {
                 question: question.into(),
