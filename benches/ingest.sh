@@ -83,7 +83,7 @@ echo "HTTP ingest: $http submissions/s, p99 $(summary <"$WORK/p99.txt") ms, serv
 echo "bare batched insert: $bare submissions/s"
 paste "$WORK/http.txt" "$WORK/bare.txt" | awk '{printf "%.2f\n", $1 / $2}' | summary | sed 's/^/ratio HTTP \/ bare (per run): /'; echo
 
-echo "== GET /healthz vs a bare actix-web route: CPU per request (wrk -t2 -c64 -d10s)"
+echo "== GET /healthz vs a bare actix-web route: CPU per request (wrk -t2 -c64 -d10s, $RUNS runs)"
 fresh_copy "$WORK/http.db"
 pid=$(start_server "sqlite://$WORK/http.db" 18182 RUST_LOG=info)
 BARE_ROUTE_BIND=127.0.0.1:18183 "$BARE_ROUTE" >/dev/null 2>&1 &
@@ -96,8 +96,15 @@ per_request() { # pid url
     a=$(cpu_ticks "$1")
     awk -v t=$((a - b)) -v hz="$tick_hz" -v n="$n" 'BEGIN {printf "%.1f µs (%d requests)", t / hz / n * 1e6, n}'
 }
-echo "/healthz: $(per_request "$pid" http://127.0.0.1:18182/healthz)"
-echo "bare actix-web route: $(per_request "$bare_pid" http://127.0.0.1:18183/)"
+: >"$WORK/hz-ratio.txt"
+for run in $(seq 1 "$RUNS"); do
+    # Alternating, so a change in the machine's load falls on both alike.
+    health=$(per_request "$pid" http://127.0.0.1:18182/healthz)
+    bare_cpu=$(per_request "$bare_pid" http://127.0.0.1:18183/)
+    echo "run $run: /healthz $health; bare actix-web route $bare_cpu; load $(cut -d' ' -f1 /proc/loadavg)"
+    awk -v h="${health%% *}" -v b="${bare_cpu%% *}" 'BEGIN {printf "%.2f\n", h / b}' >>"$WORK/hz-ratio.txt"
+done
+echo "CPU per request, /healthz / bare route (per run): $(summary <"$WORK/hz-ratio.txt")"
 kill -TERM "$pid" "$bare_pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 echo "INFO log after all that: $(wc -l <"$WORK/server-18182.log") lines"
 fi
