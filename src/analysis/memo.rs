@@ -173,8 +173,8 @@ impl Decoder {
 
 pub type Rows = Arc<Decoded>;
 
-/// (version, question, last day)
-type RowsKey = (Version, String, NaiveDate);
+/// (version, question, (first month, last month, up to))
+type RowsKey = (Version, String, (NaiveDate, NaiveDate, NaiveDate));
 /// (version, question, first day, last day)
 type DaysKey = (Version, String, NaiveDate, NaiveDate);
 /// (version, weighted, first month, last month, last day, digest of the
@@ -210,18 +210,18 @@ impl Memo {
         }
     }
 
-    /// Every piece row of a question that starts by `last_day`, the whole
-    /// history: one entry serves every range and interval (weekly and monthly
-    /// ranges start in different months), and each request skips the rows
+    /// A question's piece rows of a range: months [first, last], starting by
+    /// `up to`. The public's range is its whole completed history: one entry
+    /// serves every range and interval, each request skipping the rows
     /// outside its own.
     pub fn rows<E>(
         &self,
         version: Version,
         question: &str,
-        last_day: NaiveDate,
+        range: (NaiveDate, NaiveDate, NaiveDate),
         read: impl FnOnce() -> Result<Decoded, E>,
     ) -> Result<Rows, E> {
-        let key = (version, question.to_string(), last_day);
+        let key = (version, question.to_string(), range);
         kept(&self.rows, key, read)
     }
 
@@ -281,7 +281,7 @@ mod tests {
             public: true,
             data_version: 7,
         };
-        let range = day(20);
+        let range = (day(1), day(1), day(20));
         for _ in 0..3 {
             let rows = memo
                 .rows::<()>(v, "q", range, || {
@@ -292,7 +292,7 @@ mod tests {
             assert!(rows.rows.is_empty());
         }
         assert_eq!(reads, 1);
-        // Another version, another audience, another last day: read again.
+        // Another version, another audience, another range: read again.
         for (version, range) in [
             (
                 Version {
@@ -302,7 +302,7 @@ mod tests {
                 range,
             ),
             (Version { public: false, ..v }, range),
-            (v, day(21)),
+            (v, (day(1), day(1), day(21))),
         ] {
             memo.rows::<()>(version, "q", range, || {
                 reads += 1;
@@ -348,7 +348,7 @@ mod tests {
         };
         let mut reads = 0;
         for code in ["a", "b", "c", "a", "b", "c"] {
-            memo.rows::<()>(v, code, day(20), || {
+            memo.rows::<()>(v, code, (day(1), day(1), day(20)), || {
                 reads += 1;
                 Ok(question())
             })

@@ -5,6 +5,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::aggregate;
 use crate::analysis::params::Interval;
+use crate::db::aggregates::Piece;
 use crate::db::surveys::Wave;
 
 /// The periods of a range: their start dates, in order.
@@ -66,6 +67,12 @@ pub fn widen(interval: Interval, from: NaiveDate, to: NaiveDate) -> (NaiveDate, 
 }
 
 /// The last day of the period starting at `start`.
+/// The last day of a piece of time: its week's Sunday or its month's last
+/// day, whichever comes first.
+pub fn piece_end(piece: &Piece) -> NaiveDate {
+    (piece.week_start + Duration::days(6)).min(next_month(piece.month_start) - Duration::days(1))
+}
+
 pub fn end(interval: Interval, start: NaiveDate, waves: &[Wave]) -> NaiveDate {
     match interval {
         Interval::Day => start,
@@ -75,5 +82,33 @@ pub fn end(interval: Interval, start: NaiveDate, waves: &[Wave]) -> NaiveDate {
             .iter()
             .find(|w| w.opens == start)
             .map_or(start, |w| w.closes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_piece_ends_on_its_sunday_or_its_months_last_day() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let piece = |week: &str, month: &str| Piece {
+            week_start: d(week),
+            month_start: d(month),
+            wave_id: 0,
+        };
+        // Monday 2026-11-30: its week runs into December.
+        assert_eq!(
+            piece_end(&piece("2026-11-30", "2026-11-01")),
+            d("2026-11-30")
+        );
+        assert_eq!(
+            piece_end(&piece("2026-11-30", "2026-12-01")),
+            d("2026-12-06")
+        );
+        assert_eq!(
+            piece_end(&piece("2026-11-23", "2026-11-01")),
+            d("2026-11-29")
+        );
     }
 }

@@ -366,6 +366,20 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
             })
         }
         _ => {
+            // For the public, a piece still open (the running week or month,
+            // holding today's answers) is never read, so neither what is kept
+            // nor the time it takes depends on today.
+            let closed_waves: Vec<i32> = ctx
+                .waves
+                .iter()
+                .filter(|w| w.closes <= last_day)
+                .map(|w| w.id)
+                .collect();
+            let complete = |piece: &Piece| {
+                !ctx.audience.completed_periods_only()
+                    || periods::piece_end(piece) <= last_day
+                    || closed_waves.contains(&piece.wave_id)
+            };
             let read = |conn: &mut DbConnection, range| -> diesel::QueryResult<Decoded> {
                 let mut decoder = Decoder::default();
                 aggregates::for_each_piece(
@@ -373,19 +387,26 @@ pub fn compute(conn: &mut DbConnection, ctx: &Context, spec: &SeriesSpec) -> App
                     survey_id,
                     &spec.question.code,
                     range,
-                    |piece, cell, text| decoder.push(piece, cell, text).map_err(corrupt),
+                    |piece, cell, text| match complete(&piece) {
+                        true => decoder.push(piece, cell, text).map_err(corrupt),
+                        false => Ok(()),
+                    },
                 )?;
                 Ok(decoder.finish())
             };
+            // The public's figures change once a day at most: its reads are kept
+            // whole, the question's completed history, and serve every range and
+            // interval. A researcher's change with every answer: read as asked.
+            let range = match ctx.audience.completed_periods_only() {
+                true => (NaiveDate::MIN, NaiveDate::MAX, last_day),
+                false => (month_from, month_to, data_to),
+            };
             let rows = match ctx.memo {
                 Some(memo) => {
-                    let history = (NaiveDate::MIN, NaiveDate::MAX, last_day);
                     let version = ctx.version(conn)?;
-                    memo.rows(version, &spec.question.code, last_day, || {
-                        read(conn, history)
-                    })?
+                    memo.rows(version, &spec.question.code, range, || read(conn, range))?
                 }
-                None => Arc::new(read(conn, (month_from, month_to, data_to))?),
+                None => Arc::new(read(conn, range)?),
             };
             let in_range = |piece: &Piece| {
                 (month_from..=month_to).contains(&piece.month_start) && piece.week_start <= data_to
