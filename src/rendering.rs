@@ -35,35 +35,42 @@ pub struct Caches {
 
 /// At most as many drawings at once as there are cores: drawing is all CPU,
 /// and a drawing more at once only holds one more bitmap (8 MB at
-/// 2400 × 1200) while the others slow down as much.
+/// 2400 × 1200) while the others slow down as much. Turns go in arrival
+/// order (a ticket each), so no drawing is passed over for ever.
 struct Turns {
-    limit: usize,
-    busy: Mutex<usize>,
-    freed: Condvar,
+    limit: u64,
+    /// (tickets handed out, drawings finished)
+    counts: Mutex<(u64, u64)>,
+    finished: Condvar,
 }
 
 impl Turns {
     fn new(limit: usize) -> Turns {
         Turns {
-            limit: limit.max(1),
-            busy: Mutex::new(0),
-            freed: Condvar::new(),
+            limit: limit.max(1) as u64,
+            counts: Mutex::new((0, 0)),
+            finished: Condvar::new(),
         }
     }
 
     fn take<T>(&self, work: impl FnOnce() -> T) -> T {
-        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-        while *busy >= self.limit {
-            busy = self.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = counts.0;
+        counts.0 += 1;
+        // Ticket t may start once all but `limit` of those before it finished.
+        while ticket >= counts.1 + self.limit {
+            counts = self
+                .finished
+                .wait(counts)
+                .unwrap_or_else(|e| e.into_inner());
         }
-        *busy += 1;
-        drop(busy);
-        // Handed back on the way out, also if the drawing panics.
+        drop(counts);
+        // Counted on the way out, also if the drawing panics.
         struct Done<'a>(&'a Turns);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
-                *self.0.busy.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-                self.0.freed.notify_one();
+                self.0.counts.lock().unwrap_or_else(|e| e.into_inner()).1 += 1;
+                self.0.finished.notify_all();
             }
         }
         let _done = Done(self);
@@ -186,4 +193,41 @@ pub fn chart_bytes(
     });
     caches.charts.insert(etag.clone(), bytes.clone());
     Ok(found(Some(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn no_more_drawings_at_once_than_turns_and_every_one_runs() {
+        let turns = Arc::new(Turns::new(2));
+        let (now, most, done) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (turns, now, most, done) =
+                    (turns.clone(), now.clone(), most.clone(), done.clone());
+                std::thread::spawn(move || {
+                    turns.take(|| {
+                        let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(running, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(done.load(Ordering::SeqCst), 8);
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
 }

@@ -543,6 +543,49 @@ struct Tally {
     strict: Compare,
 }
 
+/// One seed's store and a researcher's token, to ask the service with.
+struct Asked<'a> {
+    app: &'a TestApp,
+    token: &'a str,
+    data: &'a Data,
+    seed: u64,
+}
+
+impl Asked<'_> {
+    /// Asks for the series `q` and compares every figure with the naive
+    /// implementation, and the raking report with `report` when given.
+    async fn series(
+        &self,
+        tally: &mut Tally,
+        q: &SeriesQuery,
+        weights: &Weights,
+        report: Option<&Weights>,
+    ) {
+        let mut path = format!(
+            "/api/v1/surveys/digital-trust/series?question={}&{}&interval={}&weighted={}&smooth={}",
+            q.question,
+            metric_params(&q.metric),
+            q.interval.as_str(),
+            q.weighted,
+            q.smooth
+        );
+        if let Some(from) = q.from {
+            path.push_str(&format!("&from={from}"));
+        }
+        if let Some(b) = &q.by {
+            path.push_str(&format!("&by={b}"));
+        }
+        let body = self.app.researcher_get(self.token, &path).await;
+        let what = format!("seed {} {path}", self.seed);
+        check(tally, self.data, &body, &what, |cmp, data, reading| {
+            compare_series(cmp, data, weights, q, &body, &what, reading);
+            if let Some(raked) = report {
+                compare_weighting(cmp, raked, &body, &what);
+            }
+        });
+    }
+}
+
 async fn run_seed(app: &TestApp, seed: u64, case: Case, tally: &mut Tally) {
     let data = generate(seed, case);
     // One seed goes through the one-response store, the others in bulk.
@@ -576,26 +619,18 @@ async fn run_seed(app: &TestApp, seed: u64, case: Case, tally: &mut Tally) {
                     smooth,
                     from: None,
                 };
-                let mut path = format!(
-                    "/api/v1/surveys/digital-trust/series?question={question}&{}&interval={}&weighted={weighted}&smooth={smooth}",
-                    metric_params(&metric),
-                    interval.as_str()
-                );
-                if let Some(b) = by {
-                    path.push_str(&format!("&by={b}"));
-                }
-                let body = app.researcher_get(&token, &path).await;
-                let what = format!("seed {seed} {path}");
-                check(tally, &data, &body, &what, |cmp, data, reading| {
-                    compare_series(cmp, data, weights_for(weighted), &q, &body, &what, reading);
-                    if weighted && !data.targets.is_empty() {
-                        compare_weighting(cmp, &raked, &body, &what);
-                    }
-                });
+                let report = (weighted && !data.targets.is_empty()).then_some(&raked);
+                let asked = Asked {
+                    app,
+                    token: &token,
+                    data: &data,
+                    seed,
+                };
+                asked.series(tally, &q, weights_for(weighted), report).await;
             }
         }
-        // A range starting mid-history (the service keeps a question's whole
-        // history once and skips the rows before the range).
+        // A range starting mid-history: its first periods pool the ones
+        // before it when smoothed.
         let span = (last - first).num_days();
         for interval in [Interval::Week, Interval::Month] {
             k += 1;
@@ -611,19 +646,13 @@ async fn run_seed(app: &TestApp, seed: u64, case: Case, tally: &mut Tally) {
                 smooth,
                 from: Some(from),
             };
-            let mut path = format!(
-                "/api/v1/surveys/digital-trust/series?question={question}&{}&interval={}&weighted={weighted}&smooth={smooth}&from={from}",
-                metric_params(&metric),
-                interval.as_str()
-            );
-            if let Some(b) = by {
-                path.push_str(&format!("&by={b}"));
-            }
-            let body = app.researcher_get(&token, &path).await;
-            let what = format!("seed {seed} {path}");
-            check(tally, &data, &body, &what, |cmp, data, reading| {
-                compare_series(cmp, data, weights_for(weighted), &q, &body, &what, reading);
-            });
+            let asked = Asked {
+                app,
+                token: &token,
+                data: &data,
+                seed,
+            };
+            asked.series(tally, &q, weights_for(weighted), None).await;
         }
         // A shift around a random date with a random window.
         let date = first + Duration::days(rng.random_range(span / 4..span * 3 / 4));
