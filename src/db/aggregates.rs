@@ -854,8 +854,8 @@ pub fn pieces_raw(
 }
 
 /// The rows `pieces_raw` reads, handed to `each` one at a time as the store
-/// returns them: a question's 35,000 rows on the 1M store are never all held
-/// as text at once.
+/// returns them: on SQLite a question's 35,000 rows on the 1M store are never
+/// all held as text at once (libpq receives a PostgreSQL result whole).
 pub fn for_each_piece(
     conn: &mut DbConnection,
     survey_id: i32,
