@@ -57,14 +57,6 @@ pub struct DecodedRow {
 }
 
 impl Decoded {
-    pub fn new(rows: &[(Piece, String, String)]) -> Result<Decoded, String> {
-        let mut decoder = Decoder::default();
-        for (piece, cell, text) in rows {
-            decoder.push(*piece, cell, text)?;
-        }
-        Ok(decoder.finish())
-    }
-
     /// The entries of one row.
     pub fn entries_of(&self, row: &DecodedRow) -> &[Entry] {
         &self.entries[row.entries.0 as usize..row.entries.1 as usize]
@@ -357,6 +349,14 @@ mod tests {
         assert_eq!(reads, 3);
     }
 
+    fn decode(rows: &[(Piece, String, String)]) -> Result<Decoded, String> {
+        let mut decoder = Decoder::default();
+        for (piece, cell, text) in rows {
+            decoder.push(*piece, cell, text)?;
+        }
+        Ok(decoder.finish())
+    }
+
     #[test]
     fn decoding_interns_cells_and_codes_and_keeps_every_entry() {
         let piece = Piece {
@@ -369,7 +369,7 @@ mod tests {
             (piece, "b".to_string(), "2:3".to_string()),
             (piece, "a".to_string(), "1:1".to_string()),
         ];
-        let d = Decoded::new(&rows).unwrap();
+        let d = decode(&rows).unwrap();
         assert_eq!(d.cells, vec!["a", "b"]);
         assert_eq!(d.values, vec!["1", "2"]);
         assert_eq!(
@@ -384,6 +384,6 @@ mod tests {
         assert_eq!((unit.n, unit.sb, unit.sb2), (2, 2.0, 2.0));
         assert_eq!(d.entries[3].value, 0);
         assert_eq!(std::mem::size_of::<Entry>(), 16);
-        assert!(Decoded::new(&[(piece, "a".into(), "1:x".into())]).is_err());
+        assert!(decode(&[(piece, "a".into(), "1:x".into())]).is_err());
     }
 }
